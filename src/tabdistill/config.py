@@ -1,0 +1,79 @@
+"""Configuration as frozen dataclasses whose defaults are the paper's settings (REFERENCE.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .errors import TabdistillError
+from .inner import MEMORY_MODES
+from .models import INITS, parse_archs
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Everything that defines a distillation run.
+
+    The internal models are spread over ``arch`` in turn: model ``j`` is ``arch[j % len(arch)]``,
+    so ``arch=("linear", "mlp2", "mlp4")`` with ``models=3`` is the paper's section 6.
+    """
+
+    arch: tuple[str, ...] = ("mlp2",)
+    steps: int = 40  # s: internal steps per internal epoch (synthetic batches)
+    epochs: int = 5  # internal epochs: n = steps * epochs inner steps
+    per_class: int = 4  # synthetic objects per class in each batch
+    models: int = 3  # m: internal models per outer step
+    outer_epochs: int = 50
+    batch_size: int = 64  # real objects per outer step
+    outer_lr: float = 0.01
+    beta1: float = 0.5
+    beta2: float = 0.999
+    init_lr: float = 0.02  # every learned lr starts here (softplus parametrisation)
+    init: str = "xavier-normal"
+    fixed_init: bool = False  # Wang et al.'s fixed-init mode: draw each model's init once
+    learn_labels: bool = False  # learn soft labels too (Sucholutsky & Schonlau), from one-hot
+    memory: str = "store"
+    restarts: int = 1
+    seed: int = 0
+
+    def __post_init__(self):
+        if isinstance(self.arch, str):  # "linear,mlp2" -> ("linear", "mlp2")
+            object.__setattr__(self, "arch", tuple(a.strip() for a in self.arch.split(",")))
+        else:
+            object.__setattr__(self, "arch", tuple(str(a) for a in self.arch))
+
+    @property
+    def n_inner(self) -> int:
+        """n, the number of inner steps."""
+        return self.steps * self.epochs
+
+    def replace(self, **changes) -> DistillConfig:
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> DistillConfig:
+        """Raises :class:`TabdistillError` for an impossible setting; returns ``self``."""
+        archs = parse_archs(self.arch)
+        positive = ("steps", "epochs", "per_class", "models", "outer_epochs", "batch_size",
+                    "restarts")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise TabdistillError(f"{name.replace('_', '-')} is {value}; expected at least 1")
+        for name in ("outer_lr", "init_lr"):
+            if not getattr(self, name) > 0:
+                raise TabdistillError(f"{name.replace('_', '-')} must be positive")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise TabdistillError(f"{name} is {getattr(self, name)}; expected in [0, 1)")
+        if self.models < len(archs):
+            raise TabdistillError(
+                f"{self.models} internal models cannot cover {len(archs)} architectures; "
+                f"expected --models of at least {len(archs)}"
+            )
+        if self.memory not in MEMORY_MODES:
+            raise TabdistillError(
+                f"unknown memory mode {self.memory!r}; expected one of {', '.join(MEMORY_MODES)}"
+            )
+        if self.init not in INITS:
+            raise TabdistillError(f"unknown init {self.init!r}; expected one of {', '.join(INITS)}")
+        return self
