@@ -1,0 +1,34 @@
+"""tabdistill: dataset distillation for tabular data.
+
+Learn a small synthetic training set and a learning rate for each training step, such that a
+model trained on it for a few steps matches a model trained on the whole table (Wang et al.,
+2018; Medvedev & D'yakonov, 2020).
+"""
+
+from .config import DistillConfig
+from .data import Dataset, load_dataset
+from .distill import DistilledData, distill
+from .errors import TabdistillError
+from .evaluate import Evaluation, evaluate
+from .io import load, save
+from .models import Architecture, parse_arch
+from .strategies import Strategy, parse_strategy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Architecture",
+    "Dataset",
+    "DistillConfig",
+    "DistilledData",
+    "Evaluation",
+    "Strategy",
+    "TabdistillError",
+    "distill",
+    "evaluate",
+    "load",
+    "load_dataset",
+    "parse_arch",
+    "parse_strategy",
+    "save",
+]

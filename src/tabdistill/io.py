@@ -1,0 +1,127 @@
+"""Reading and writing distilled sets: ``distilled.npz`` (arrays) and ``manifest.json``
+(everything needed to know what the arrays are and to reproduce them).
+
+Writes are atomic: files are written into a temporary sibling directory that is renamed into
+place at the end, so an interrupted run never leaves a directory that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .config import DistillConfig
+from .distill import DistilledData
+from .errors import TabdistillError
+
+FORMAT = "tabdistill/1"
+ARRAYS = ("x", "targets", "labels", "lrs", "loss_history")
+
+
+def versions() -> dict:
+    """Versions of the packages that produced a result."""
+    out = {"python": platform.python_version()}
+    for pkg in ("tabdistill", "jax", "jaxlib", "optax", "numpy", "scikit-learn", "pandas"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[pkg] = metadata.version(pkg)
+    return out
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path):
+    """Yields a temporary directory that replaces ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Writes a file through a temporary sibling and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def save(path: str | Path, distilled: DistilledData, manifest: dict | None = None) -> Path:
+    """Writes ``distilled`` and a manifest (the given entries plus config, seeds, timings)."""
+    manifest = {
+        "format": FORMAT,
+        "config": dataclasses.asdict(distilled.config),
+        "n_classes": distilled.n_classes,
+        "restart_ids": list(distilled.restart_ids),
+        "final_outer_loss": [float(v) for v in distilled.loss_history[:, -1]],
+        "seconds": round(distilled.seconds, 3),
+        "versions": versions(),
+        **(manifest or {}),
+    }
+    with atomic_dir(path) as tmp:
+        np.savez_compressed(tmp / "distilled.npz", **{k: getattr(distilled, k) for k in ARRAYS})
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_jsonable))
+    return Path(path)
+
+
+def load(path: str | Path) -> tuple[DistilledData, dict]:
+    """Reads a directory written by :func:`save`; returns the data and its manifest."""
+    path = Path(path)
+    manifest_path, arrays_path = path / "manifest.json", path / "distilled.npz"
+    if not path.is_dir():
+        raise TabdistillError(f"no distilled directory at {path}; expected the --out of distill")
+    if not manifest_path.is_file() or not arrays_path.is_file():
+        raise TabdistillError(
+            f"{path} is not a distilled directory; expected manifest.json and distilled.npz"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("format") != FORMAT:
+            raise ValueError(f"format {manifest.get('format')!r}")
+        with np.load(arrays_path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in ARRAYS}
+        config = DistillConfig(**{**manifest["config"], "arch": tuple(manifest["config"]["arch"])})
+        data = DistilledData(
+            **arrays,
+            n_classes=int(manifest["n_classes"]),
+            config=config,
+            restart_ids=tuple(manifest["restart_ids"]),
+            seconds=float(manifest.get("seconds", 0.0)),
+        )
+    except (ValueError, KeyError, TypeError, OSError) as err:
+        raise TabdistillError(
+            f"{path} is corrupted or not written by tabdistill ({str(err).splitlines()[0]}); "
+            "expected the output of tabdistill distill"
+        ) from None
+    return data, manifest
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a manifest")

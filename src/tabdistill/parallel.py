@@ -1,0 +1,47 @@
+"""Restarts fanned out over an executor: each worker distils a slice of the restarts (restart
+``r`` depends only on the seed and ``r``, so the slices give the same numbers as one vectorised
+run), and the slices are merged back in order."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .config import DistillConfig
+from .data import Dataset
+from .distill import DistilledData, distill
+from .executor import Executor, SerialExecutor
+
+
+def _distill_slice(task) -> DistilledData:
+    dataset, config, restart_ids = task
+    return distill(dataset, config, restart_ids=restart_ids)
+
+
+def merge(parts: list[DistilledData]) -> DistilledData:
+    """Concatenates distilled slices along the restart axis."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    stack = {k: np.concatenate([getattr(p, k) for p in parts]) for k in
+             ("x", "targets", "lrs", "loss_history")}
+    ids = tuple(r for p in parts for r in p.restart_ids)
+    return dataclasses.replace(first, **stack, restart_ids=ids,
+                               seconds=max(p.seconds for p in parts))
+
+
+def distill_restarts(
+    dataset: Dataset,
+    config: DistillConfig,
+    executor: Executor | None = None,
+    progress=None,
+) -> DistilledData:
+    """Distils ``config.restarts`` restarts, split over the executor's workers."""
+    executor = executor or SerialExecutor()
+    workers = min(getattr(executor, "workers", 1), config.restarts)
+    if workers <= 1:
+        return distill(dataset, config, progress=progress)
+    slices = np.array_split(np.arange(config.restarts), workers)
+    tasks = [(dataset, config, tuple(int(r) for r in s)) for s in slices]
+    return merge(executor.map(_distill_slice, tasks))

@@ -1,0 +1,19 @@
+"""Progress bars for long compiled loops, which report back once per chunk."""
+
+from __future__ import annotations
+
+import contextlib
+
+from tqdm.auto import tqdm
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, desc: str, *, disable: bool = False):
+    """Yields a ``progress(done, total, loss)`` callback that drives a tqdm bar on stderr."""
+    with tqdm(total=total, desc=desc, unit="epoch", disable=disable, leave=False) as bar:
+
+        def update(done: int, _total: int, loss: float) -> None:
+            bar.update(done - bar.n)
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+        yield update
