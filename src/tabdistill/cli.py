@@ -44,6 +44,12 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
                    help="fraction of rows held out as the test part (default: %(default)s)")
     p.add_argument("--split-seed", type=int, default=8,
                    help="seed of the train/test split (default: %(default)s, the paper's)")
+    p.add_argument("--missing", default="impute", choices=("impute", "drop", "error"),
+                   help="missing feature cells: impute (train median / most frequent level), "
+                        "drop the rows, or refuse the table (default: %(default)s)")
+    p.add_argument("--max-categories", type=_positive_int, default=20, metavar="K",
+                   help="one-hot columns per categorical column at most; rarer levels are "
+                        "pooled (default: %(default)s)")
 
 
 def _add_distill(sub) -> None:
@@ -66,8 +72,12 @@ def _add_distill(sub) -> None:
                    help="internal steps per internal epoch (s): the number of synthetic batches")
     p.add_argument("--epochs", type=_positive_int, default=d.epochs,
                    help="internal epochs; n = steps x epochs inner steps")
-    p.add_argument("--per-class", type=_positive_int, default=d.per_class,
-                   help="synthetic objects per class in each batch")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--per-class", type=_positive_int, default=d.per_class,
+                      help="synthetic objects per class in each batch")
+    size.add_argument("--budget", type=_positive_int, default=None, metavar="N",
+                      help="synthetic rows in total instead: per-class = N // (steps x "
+                           "classes), fewer steps if even one per class does not fit")
     p.add_argument("--models", type=_positive_int, default=d.models,
                    help="internal models (m) drawn at every outer step")
     p.add_argument("--outer-epochs", type=_positive_int, default=d.outer_epochs,
@@ -118,6 +128,9 @@ def _add_evaluate(sub) -> None:
                    help="fresh initialisations per restart")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh initialisations")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--learner", "--learners", dest="learners", default=None, metavar="LIST",
+                   help="instead, train these learners on the pooled distilled rows (nets on "
+                        "the learned schedule): logreg, knn, rf, hgb or architectures")
     p.set_defaults(run=run_evaluate)
 
 
@@ -136,13 +149,25 @@ def run_distill(args) -> int:
         seed=args.seed,
     ).validate()
     dataset = load_dataset(args.data, target=args.target, test_size=args.test_size,
-                           seed=args.split_seed)
+                           seed=args.split_seed, missing=args.missing,
+                           max_categories=args.max_categories)
+    if args.budget is not None:
+        from .sizing import fit_budget
+        config = fit_budget(config, args.budget, dataset.n_classes)
+    from .sizing import size_manifest
+    size = size_manifest(config, dataset.n_classes, dataset.X_train.shape[0], args.budget)
+    if dataset.preprocessing.get("imputed_cells"):
+        print(f"imputed {dataset.preprocessing['imputed_cells']} missing cells "
+              "(train median / most frequent level)")
     with progress_bar(config.outer_epochs, "distilling", disable=args.quiet) as bar:
         distilled = distill_restarts(dataset, config, get_executor(args.workers), progress=bar)
-    out = save(args.out, distilled, dataset_manifest(args, dataset))
+    out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},
+               transformer=dataset.transformer)
     print(f"distilled {dataset.name}: {distilled.n_restarts} restart(s) x {config.steps} "
           f"batches x {distilled.x.shape[2]} objects, n = {config.n_inner} steps, "
           f"{distilled.seconds:.1f} s -> {out}")
+    print(f"  {size['n_synthetic_rows']} synthetic rows per restart for {size['n_train_rows']} "
+          f"train rows: compression {size['compression_ratio']:.1f}x")
     if args.eval_inits > 0:
         from .evaluate import evaluate
         for arch in config.arch:
@@ -166,6 +191,8 @@ def dataset_manifest(args, dataset) -> dict:
             "target": args.target,
             "test_size": args.test_size,
             "split_seed": args.split_seed,
+            "missing": getattr(args, "missing", "impute"),
+            "max_categories": getattr(args, "max_categories", 20),
             "fingerprint": dataset.fingerprint,
             "n_train": int(dataset.X_train.shape[0]),
             "n_test": int(dataset.X_test.shape[0]),
@@ -182,7 +209,8 @@ def reload_dataset(manifest: dict):
 
     info = manifest["dataset"]
     dataset = load_dataset(info["source"], target=info["target"], test_size=info["test_size"],
-                           seed=info["split_seed"])
+                           seed=info["split_seed"], missing=info.get("missing", "impute"),
+                           max_categories=info.get("max_categories", 20))
     if dataset.fingerprint != info["fingerprint"]:
         raise TabdistillError(
             f"the data at {info['source']} has changed since it was distilled "
@@ -197,6 +225,9 @@ def run_evaluate(args) -> int:
 
     distilled, manifest = load(args.dir)
     dataset = reload_dataset(manifest)
+    if args.learners:
+        from .commands import run_evaluate_learners
+        return run_evaluate_learners(args, distilled, dataset)
     arch = args.arch or distilled.config.arch[0]
     summary = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
                        strategy=args.strategy, inits=args.inits, seed=args.seed).summary()
@@ -213,8 +244,25 @@ def run_evaluate(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line too (exit code 2), like every other user error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
+def _add_export(sub) -> None:
+    from .commands import add_export
+    add_export(sub)
+
+
+def _add_compare(sub) -> None:
+    from .commands import add_compare
+    add_compare(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tabdistill",
         description="Dataset distillation for tabular data: learn a small synthetic training "
                     "set and a learning rate for each training step.",
@@ -223,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_distill(sub)
     _add_evaluate(sub)
     # Further commands register here, one line each.
+    _add_export(sub)
+    _add_compare(sub)
     return parser
 
 

@@ -2,23 +2,50 @@
 
 ``moons`` is the paper's data exactly (REFERENCE.md): ``make_moons(1500, noise=0.05,
 random_state=8)``, a plain ``train_test_split(test_size=0.33, random_state=8)`` and raw
-coordinates. Every other source gets a stratified split and features standardised on the train
-part.
+coordinates. Every other source (the other built-in sets, a CSV / TSV / Parquet file, a
+DataFrame) goes through one documented path:
+
+* **Target.** Chosen by column name (default: the last column). Labels of any type (strings
+  included); rows without a label are dropped. A target that looks continuous (non-integer
+  numbers, or nearly one value per row) is refused: tabdistill does classification. Every
+  class needs at least two rows so that the split can be stratified.
+* **Columns.** Numeric columns are standardised; text, boolean and categorical columns are
+  one-hot encoded. A text column whose values are mostly numbers is refused as a typo rather
+  than silently treated as categories. Columns constant on the train part, and text columns
+  with a different value in every row (identifiers), are dropped with a note.
+* **High cardinality.** A categorical column with more than ``max_categories`` (20) levels
+  keeps its ``max_categories - 1`` most frequent levels and pools the rest into one
+  "infrequent" level (scikit-learn's ``OneHotEncoder(max_categories=...)``); unseen levels at
+  transform time go to that level too (or to all-zeros if there is none).
+* **Missing cells** (``missing=``): ``impute`` (default) fills numeric cells with the train
+  median and categorical cells with the train's most frequent level, and counts them; ``drop``
+  drops rows with any missing feature; ``error`` refuses the table. Infinite values are
+  always refused.
+* **Split.** Stratified ``train_test_split``; the preprocessing is fitted on the train part
+  only and kept (``Dataset.transformer``) so that new rows can be transformed the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn import datasets as skd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.multiclass import type_of_target
 
 from .errors import TabdistillError
+
+MISSING_POLICIES = ("impute", "drop", "error")
+MAX_CATEGORIES = 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +122,8 @@ def load_dataset(
     target: str | None = None,
     test_size: float = 0.33,
     seed: int = 8,
+    missing: str = "impute",
+    max_categories: int = MAX_CATEGORIES,
 ) -> Dataset:
     """Loads a built-in dataset by name, or a CSV / TSV / Parquet file by path.
 
@@ -103,16 +132,34 @@ def load_dataset(
       target: the label column of a table (default: its last column).
       test_size: fraction of rows held out for testing.
       seed: seed of the train/test split.
+      missing: what to do with missing cells: ``impute``, ``drop`` or ``error``.
+      max_categories: most one-hot columns for one categorical column (see the module doc).
     """
-    if not 0.0 < test_size < 1.0:
-        raise TabdistillError(f"test size {test_size} is out of range; expected between 0 and 1")
+    _check_options(test_size, missing, max_categories)
+    source = str(source)
     if source in BUILTIN:
         X, y, names = BUILTIN[source]()
         if source == "moons":  # the paper's split and raw coordinates, exactly
-            return _split(source, X, y, names, test_size, seed, stratify=False, scale=False)
-        return _split(source, X, y, names, test_size, seed, stratify=True, scale=True)
+            return _moons_dataset(X, y, names, test_size, seed)
+        frame = pd.DataFrame(np.asarray(X, np.float64), columns=list(names))
+        frame["target"] = y
+        return from_frame(frame, target="target", name=source, test_size=test_size, seed=seed,
+                          missing=missing, max_categories=max_categories)
     frame = read_table(source)
-    return from_frame(frame, target=target, name=Path(source).name, test_size=test_size, seed=seed)
+    return from_frame(frame, target=target, name=Path(source).name, test_size=test_size,
+                      seed=seed, missing=missing, max_categories=max_categories)
+
+
+def _check_options(test_size, missing, max_categories) -> None:
+    if not 0.0 < test_size < 1.0:
+        raise TabdistillError(f"test size {test_size} is out of range; expected between 0 and 1")
+    if missing not in MISSING_POLICIES:
+        raise TabdistillError(
+            f"unknown missing-value policy {missing!r}; expected one of "
+            f"{', '.join(MISSING_POLICIES)}"
+        )
+    if not isinstance(max_categories, int) or max_categories < 2:
+        raise TabdistillError(f"max categories is {max_categories}; expected at least 2")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -123,6 +170,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
             f"no such dataset or file: {str(path)!r}; expected a file path or one of "
             f"{', '.join(BUILTIN)}"
         )
+    if path.is_dir():
+        raise TabdistillError(f"{path} is a directory; expected a CSV, TSV or Parquet file")
+    if path.stat().st_size == 0:
+        raise TabdistillError(f"{path} is empty; expected a table with a header and rows")
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
@@ -131,9 +182,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, sep=sep)
     except pd.errors.EmptyDataError:
         raise TabdistillError(f"{path} is empty; expected a table with a header and rows") from None
+    except UnicodeDecodeError:
+        raise TabdistillError(f"cannot read {path}: not UTF-8 text; expected a CSV, TSV or "
+                              "Parquet file") from None
     except (OSError, ValueError, pd.errors.ParserError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise TabdistillError(f"cannot read {path}: {first}") from None
+        raise TabdistillError(f"cannot read {path}: {first}; expected a CSV, TSV or Parquet "
+                              "file") from None
 
 
 def from_frame(
@@ -143,8 +198,13 @@ def from_frame(
     name: str = "table",
     test_size: float = 0.33,
     seed: int = 8,
+    missing: str = "impute",
+    max_categories: int = MAX_CATEGORIES,
 ) -> Dataset:
-    """Turns a DataFrame with a label column into a :class:`Dataset`."""
+    """Turns a DataFrame with a label column into a :class:`Dataset` (see the module doc)."""
+    _check_options(test_size, missing, max_categories)
+    if not isinstance(frame, pd.DataFrame):
+        raise TabdistillError(f"{name} is a {type(frame).__name__}; expected a pandas DataFrame")
     if frame.shape[0] == 0:
         raise TabdistillError(f"{name} has a header but no rows; expected at least a few rows")
     target = frame.columns[-1] if target is None else target
@@ -152,38 +212,242 @@ def from_frame(
         raise TabdistillError(
             f"no column {target!r} in {name}; expected one of {', '.join(map(str, frame.columns))}"
         )
-    features = frame.drop(columns=[target])
-    bad = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
-    if bad:
-        raise TabdistillError(f"column {bad[0]!r} of {name} is not numeric; expected numbers")
-    X = features.to_numpy(dtype=np.float64)
-    if not np.isfinite(X).all():
-        raise TabdistillError(f"{name} has missing or infinite feature values; expected finite")
-    names = tuple(str(c) for c in features.columns)
-    return _split(name, X, frame[target].to_numpy(), names, test_size, seed, True, True)
-
-
-def _split(name, X, y, names, test_size, seed, stratify: bool, scale: bool) -> Dataset:
-    classes, y_idx = np.unique(y, return_inverse=True)
-    if len(classes) < 2:
-        raise TabdistillError(f"{name} has a single class; expected at least two")
+    notes: dict = {"target": str(target), "missing": missing}
+    frame = frame.reset_index(drop=True)
+    unlabelled = frame[target].isna()
+    if unlabelled.any():
+        if missing == "error":
+            raise TabdistillError(
+                f"{name} has {int(unlabelled.sum())} rows without a label in {target!r}; "
+                "expected a label in every row (or --missing impute/drop to drop them)"
+            )
+        frame = frame.loc[~unlabelled].reset_index(drop=True)
+        notes["dropped_unlabelled_rows"] = int(unlabelled.sum())
+    features, keep, more = inspect_features(frame.drop(columns=[target]), name=name,
+                                            missing=missing)
+    notes.update(more)
+    classes, y = _labels(frame[target].to_numpy()[keep], name, str(target))
     X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y_idx, test_size=test_size, random_state=seed, stratify=y_idx if stratify else None
+        features, y, test_size=test_size, random_state=seed, stratify=y
     )
-    scaler = None
-    preprocessing = {"split_seed": seed, "test_size": test_size, "stratified": stratify}
-    if scale:
-        scaler = StandardScaler().fit(X_tr)
-        X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
-        preprocessing["standardised"] = True
+    transformer, more = fit_preprocessing(X_tr, name=name, max_categories=max_categories)
+    notes.update(more)
+    notes.update({"split_seed": seed, "test_size": test_size, "stratified": True,
+                  "standardised": True})
     return Dataset(
         name=name,
+        X_train=transform(transformer, X_tr),
+        y_train=np.asarray(y_tr, np.int32),
+        X_test=transform(transformer, X_te),
+        y_test=np.asarray(y_te, np.int32),
+        classes=classes,
+        feature_names=tuple(str(n) for n in transformer.get_feature_names_out()),
+        preprocessing=notes,
+        transformer=transformer,
+    )
+
+
+def inspect_features(features: pd.DataFrame, *, name: str = "table", missing: str = "impute"):
+    """Checks the feature columns and applies the missing-cell policy.
+
+    Returns the (possibly row-filtered) features, a boolean mask of the rows kept, and notes.
+    """
+    if features.shape[1] == 0:
+        raise TabdistillError(f"{name} has no feature columns besides the target; expected some")
+    features = features.reset_index(drop=True)
+    features.columns = [str(c) for c in features.columns]
+    numeric, _ = _column_kinds(features, name)
+    _check_finite(features[numeric], name)
+    keep = np.ones(len(features), dtype=bool)
+    notes = {}
+    n_missing = int(features.isna().to_numpy().sum())
+    if n_missing and missing == "error":
+        column = features.columns[features.isna().any().to_numpy()][0]
+        raise TabdistillError(
+            f"{name} has {n_missing} missing cells (first in column {column!r}); expected none "
+            "with --missing error (use impute or drop)"
+        )
+    if n_missing and missing == "drop":
+        keep = ~features.isna().any(axis=1).to_numpy()
+        notes["dropped_rows_with_missing"] = int((~keep).sum())
+        features = features.loc[keep].reset_index(drop=True)
+        if features.shape[0] == 0:
+            raise TabdistillError(f"every row of {name} has a missing cell; expected some "
+                                  "complete rows with --missing drop (or use impute)")
+        n_missing = 0
+    notes["imputed_cells"] = n_missing
+    return features, keep, notes
+
+
+def fit_preprocessing(train: pd.DataFrame, *, name: str = "table",
+                      max_categories: int = MAX_CATEGORIES):
+    """Fits the column transformer on the train rows; returns it and notes on what it does."""
+    numeric, categorical = _column_kinds(train, name)
+    numeric, categorical, notes = _useful_columns(train, numeric, categorical)
+    if not numeric and not categorical:
+        raise TabdistillError(f"every feature column of {name} is constant on the train part; "
+                              "expected at least one that varies")
+    transformer = _transformer(numeric, categorical, max_categories).fit(train)
+    notes["columns"] = [c for c in train.columns if c in set(numeric) | set(categorical)]
+    notes.update(_describe(transformer, train, numeric, categorical, max_categories))
+    return transformer, notes
+
+
+def transform(transformer, frame: pd.DataFrame) -> np.ndarray:
+    """New rows (a DataFrame with the original feature columns) -> the model's float32 X."""
+    with warnings.catch_warnings():  # unseen levels become the infrequent level or zeros
+        warnings.filterwarnings("ignore", message=".*unknown categories.*")
+        return np.asarray(transformer.transform(frame), dtype=np.float32)
+
+
+def _moons_dataset(X, y, names, test_size, seed) -> Dataset:
+    classes, y_idx = np.unique(y, return_inverse=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y_idx, test_size=test_size, random_state=seed)
+    return Dataset(
+        name="moons",
         X_train=np.asarray(X_tr, np.float32),
         y_train=np.asarray(y_tr, np.int32),
         X_test=np.asarray(X_te, np.float32),
         y_test=np.asarray(y_te, np.int32),
-        classes=tuple(c.item() if hasattr(c, "item") else c for c in classes),
+        classes=tuple(c.item() for c in classes),
         feature_names=names,
-        preprocessing=preprocessing,
-        transformer=scaler,
+        preprocessing={"split_seed": seed, "test_size": test_size, "stratified": False},
+        transformer=None,
     )
+
+
+# ---- columns ---------------------------------------------------------------------------
+
+
+def _column_kinds(features: pd.DataFrame, name: str) -> tuple[list[str], list[str]]:
+    """Numeric and categorical columns; a mostly-numeric text column is an error."""
+    numeric, categorical = [], []
+    for col in features.columns:
+        values = features[col]
+        if pd.api.types.is_bool_dtype(values):
+            categorical.append(col)
+        elif pd.api.types.is_numeric_dtype(values):
+            numeric.append(col)
+        else:
+            present = values.dropna()
+            as_numbers = pd.to_numeric(present, errors="coerce")
+            parsed = as_numbers.notna()
+            if len(present) and parsed.mean() > 0.5 and not parsed.all():
+                bad = present[~parsed].iloc[0]
+                row = present.index[~parsed][0]
+                raise TabdistillError(
+                    f"column {col!r} of {name} holds numbers but row {row} has text {bad!r}; "
+                    "expected a number in every cell of a numeric column"
+                )
+            categorical.append(col)
+    return numeric, categorical
+
+
+def _check_finite(numeric: pd.DataFrame, name: str) -> None:
+    if numeric.shape[1] == 0:
+        return
+    values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        col = numeric.columns[np.flatnonzero(infinite.any(axis=0))[0]]
+        raise TabdistillError(
+            f"column {col!r} of {name} has {int(infinite.sum())} infinite value(s); expected "
+            "finite numbers"
+        )
+
+
+def _labels(raw: np.ndarray, name: str, target: str) -> tuple[tuple, np.ndarray]:
+    """Class labels of any type -> (classes, class indices); refuses continuous targets."""
+    kind = type_of_target(raw) if raw.dtype != object else "multiclass"
+    if kind.startswith("continuous"):
+        raise TabdistillError(
+            f"target {target!r} of {name} looks continuous ({len(np.unique(raw))} distinct "
+            "non-integer values); expected class labels (tabdistill does classification)"
+        )
+    try:
+        classes, y = np.unique(raw, return_inverse=True)
+    except TypeError:  # mixed types, e.g. numbers and strings: compare them as text
+        classes, y = np.unique(raw.astype(str), return_inverse=True)
+    if len(classes) < 2:
+        raise TabdistillError(f"{name} has a single class in {target!r}; expected at least two")
+    counts = np.bincount(y)
+    if len(classes) > max(20, len(raw) // 2):
+        raise TabdistillError(
+            f"target {target!r} of {name} has {len(classes)} distinct values in {len(raw)} "
+            "rows; expected class labels, not a continuous value or an identifier"
+        )
+    if counts.min() < 2:
+        lonely = classes[int(np.argmin(counts))]
+        raise TabdistillError(
+            f"class {_plain(lonely)!r} of {name} has a single row; expected at least two rows "
+            "per class (so that the train/test split can keep every class)"
+        )
+    return tuple(_plain(c) for c in classes), y.astype(np.int32)
+
+
+def _plain(value):
+    """A numpy scalar as a plain Python value (for manifests)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _useful_columns(train: pd.DataFrame, numeric, categorical):
+    """Drops columns constant on the train part and text identifiers; notes both."""
+    constant = [c for c in train.columns if train[c].nunique(dropna=True) <= 1]
+    identifiers = [c for c in categorical if c not in constant
+                   and not pd.api.types.is_bool_dtype(train[c])
+                   and len(train) > 20 and train[c].nunique(dropna=True) == len(train)]
+    gone = set(constant) | set(identifiers)
+    notes = {"dropped_constant_columns": constant, "dropped_identifier_columns": identifiers}
+    return ([c for c in numeric if c not in gone], [c for c in categorical if c not in gone],
+            notes)
+
+
+def _transformer(numeric, categorical, max_categories) -> ColumnTransformer:
+    parts = []
+    if numeric:
+        parts.append(("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                      numeric))
+    if categorical:
+        parts.append(("cat", make_pipeline(
+            FunctionTransformer(as_text, feature_names_out="one-to-one"),
+            SimpleImputer(strategy="most_frequent"),
+            OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=max_categories,
+                          sparse_output=False, dtype=np.float64),
+        ), categorical))
+    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical cells as text, so that the encoder sees one type per column."""
+    frame = pd.DataFrame(frame)
+    return frame.astype(str).astype(object).where(frame.notna(), np.nan)
+
+
+def one_hot_widths(encoder) -> list[int]:
+    """Output columns of each input column of a fitted ``OneHotEncoder`` (no ``drop``)."""
+    infrequent = getattr(encoder, "infrequent_categories_", None) or [None] * len(
+        encoder.categories_)
+    return [len(c) if inf is None else len(c) - len(inf) + 1
+            for c, inf in zip(encoder.categories_, infrequent, strict=True)]
+
+
+def _describe(transformer, train, numeric, categorical, max_categories) -> dict:
+    """What the fitted transformer does, for the manifest and for export."""
+    groups, high = {}, {}
+    if categorical:
+        encoder = transformer.named_transformers_["cat"][-1]
+        start = transformer.output_indices_["cat"].start
+        for col, width in zip(categorical, one_hot_widths(encoder), strict=True):
+            groups[col] = [start, start + width]
+            start += width
+            levels = int(train[col].nunique(dropna=True))
+            if levels > max_categories:
+                high[col] = {"levels": levels, "kept": width - 1}
+    return {
+        "numeric_columns": list(numeric),
+        "categorical_columns": list(categorical),
+        "one_hot_groups": groups,
+        "high_cardinality": high,
+        "high_cardinality_rule": f"more than {max_categories} levels: keep the "
+                                 f"{max_categories - 1} most frequent, pool the rest",
+    }

@@ -11,9 +11,11 @@ import contextlib
 import dataclasses
 import json
 import os
+import pickle
 import platform
 import shutil
 import tempfile
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from .errors import TabdistillError
 
 FORMAT = "tabdistill/1"
 ARRAYS = ("x", "targets", "labels", "lrs", "loss_history")
+PREPROCESS = "preprocess.pkl"
 
 
 def versions() -> dict:
@@ -67,8 +70,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def save(path: str | Path, distilled: DistilledData, manifest: dict | None = None) -> Path:
-    """Writes ``distilled`` and a manifest (the given entries plus config, seeds, timings)."""
+def save(path: str | Path, distilled: DistilledData, manifest: dict | None = None, *,
+         transformer=None) -> Path:
+    """Writes ``distilled`` and a manifest (the given entries plus config, seeds, timings).
+
+    ``transformer``, the fitted preprocessing of the data (``Dataset.transformer``), is stored
+    as ``preprocess.pkl`` so that new rows can be transformed the same way and synthetic rows
+    mapped back to the original columns (see :func:`load_transformer`).
+    """
     manifest = {
         "format": FORMAT,
         "config": dataclasses.asdict(distilled.config),
@@ -82,7 +91,28 @@ def save(path: str | Path, distilled: DistilledData, manifest: dict | None = Non
     with atomic_dir(path) as tmp:
         np.savez_compressed(tmp / "distilled.npz", **{k: getattr(distilled, k) for k in ARRAYS})
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_jsonable))
+        if transformer is not None:
+            with open(tmp / PREPROCESS, "wb") as f:
+                pickle.dump(transformer, f, protocol=pickle.HIGHEST_PROTOCOL)
     return Path(path)
+
+
+def load_transformer(path: str | Path):
+    """The fitted preprocessing stored by :func:`save`, or ``None`` (raw features, as moons).
+
+    The file is a pickle: load only directories you trust.
+    """
+    file = Path(path) / PREPROCESS
+    if not file.is_file():
+        return None
+    try:
+        with open(file, "rb") as f:
+            return pickle.load(f)
+    except Exception as err:  # a truncated or foreign pickle can raise nearly anything
+        raise TabdistillError(
+            f"{file} is corrupted ({type(err).__name__}); expected the preprocessing written "
+            "by tabdistill distill"
+        ) from None
 
 
 def load(path: str | Path) -> tuple[DistilledData, dict]:
@@ -109,7 +139,7 @@ def load(path: str | Path) -> tuple[DistilledData, dict]:
             restart_ids=tuple(manifest["restart_ids"]),
             seconds=float(manifest.get("seconds", 0.0)),
         )
-    except (ValueError, KeyError, TypeError, OSError) as err:
+    except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise TabdistillError(
             f"{path} is corrupted or not written by tabdistill ({str(err).splitlines()[0]}); "
             "expected the output of tabdistill distill"

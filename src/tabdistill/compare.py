@@ -1,0 +1,272 @@
+"""The honest comparison: is a distilled set better than a random sample of the same size?
+
+Each learner is trained on (a) the full train part, (b) the distilled set, (c) a stratified
+random subset of the train part with as many rows as the distilled set, and (d) per-class
+k-means centroids, as many per class as the distilled set has (labelled with their class),
+and scored on the test part. Each restart ``r`` draws a new distilled set (restart ``r`` of
+one vectorised distillation), a new random subset, new k-means seeds and new learner seeds,
+so the spread over restarts covers every source of chance.
+
+Defaults (:func:`default_config`) are sized for a quick, meaningful answer: 10 synthetic
+batches of 2 rows per class (20 rows per class), 3 internal epochs, and enough outer epochs
+for about 600 outer steps (at most 50).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from sklearn.model_selection import train_test_split
+
+from .config import DistillConfig
+from .data import Dataset
+from .distill import distill
+from .errors import TabdistillError
+from .learners import (DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled,
+                       parse_learners)
+from .sizing import fit_budget, n_synthetic
+from .stats import summarize
+
+METHODS = ("full", "distilled", "random", "kmeans")
+TARGET_OUTER_STEPS = 600
+IMBALANCE = 1.5  # largest / smallest class frequency above which balanced accuracy is shown
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """The result of :func:`compare`: one row per (method, learner)."""
+
+    dataset: str
+    rows: list
+    n_train: int
+    n_test: int
+    n_rows: int  # rows of the distilled set (and of the random and k-means sets)
+    restarts: int
+    imbalanced: bool
+    config: DistillConfig
+    seconds: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "n_rows": self.n_rows,
+            "compression_ratio": round(self.n_train / self.n_rows, 3),
+            "restarts": self.restarts,
+            "imbalanced": self.imbalanced,
+            "distill_config": {"arch": list(self.config.arch), "steps": self.config.steps,
+                               "epochs": self.config.epochs,
+                               "per_class": self.config.per_class,
+                               "models": self.config.models,
+                               "outer_epochs": self.config.outer_epochs},
+            "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+            "rows": self.rows,
+        }
+
+
+def default_config(dataset: Dataset, **overrides) -> DistillConfig:
+    """The compare command's distillation settings for ``dataset`` (see the module doc)."""
+    per_epoch = math.ceil(dataset.X_train.shape[0] / DistillConfig.batch_size)
+    outer_epochs = int(np.clip(round(TARGET_OUTER_STEPS / per_epoch), 1, 50))
+    base = DistillConfig(steps=10, epochs=3, per_class=2, outer_epochs=outer_epochs)
+    return base.replace(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def sized_config(dataset: Dataset, *, budget: int | None = None, per_class: int | None = None,
+                 **overrides) -> DistillConfig:
+    """:func:`default_config` with ``budget`` or ``per_class`` applied (not both)."""
+    if budget is not None and per_class is not None:
+        raise TabdistillError("both --budget and --per-class given; expected one of them")
+    config = default_config(dataset, per_class=per_class, **overrides)
+    if budget is not None:
+        config = fit_budget(config, budget, dataset.n_classes)
+    rows = n_synthetic(config, dataset.n_classes)
+    if rows >= dataset.X_train.shape[0]:
+        raise TabdistillError(
+            f"a distilled set of {rows} rows is not smaller than the {dataset.X_train.shape[0]} "
+            "train rows; expected a smaller --budget or --per-class"
+        )
+    return config
+
+
+def stratified_subset(X, y, n_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random subset of ``n_rows`` rows with the class proportions of ``y``."""
+    idx, _ = train_test_split(np.arange(len(y)), train_size=n_rows, stratify=y,
+                              random_state=seed)
+    return X[idx], y[idx]
+
+
+def kmeans_centroids(X, y, per_class: int, n_classes: int, seed: int):
+    """``per_class`` k-means centroids of each class (all of a class's rows if it has fewer)."""
+    xs, ys = [], []
+    for c in range(n_classes):
+        rows = X[y == c]
+        if len(rows) <= per_class:
+            centers = rows
+        else:
+            centers = KMeans(per_class, n_init=1, random_state=seed).fit(rows).cluster_centers_
+        xs.append(centers)
+        ys.append(np.full(len(centers), c, np.int32))
+    return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
+
+
+def compare(
+    dataset: Dataset,
+    config: DistillConfig | None = None,
+    *,
+    learners=DEFAULT_LEARNERS,
+    restarts: int = 5,
+    seed: int = 0,
+    recipe: NetRecipe = NetRecipe(),
+    progress=None,
+) -> Comparison:
+    """Trains every learner on the four sets, ``restarts`` times, and scores it on the test part.
+
+    Args:
+      dataset: the problem (its train part is distilled; its test part scores).
+      config: distillation settings (default: :func:`default_config`); ``restarts`` and,
+        unless set to something else, ``arch`` (the net learners) are filled in.
+      learners: learner names (see :mod:`.learners`).
+      restarts: independent repetitions of everything.
+      seed: base seed of the restarts.
+      recipe: how nets are trained on plain rows.
+      progress: called with a line of text as each stage finishes.
+    """
+    learners = parse_learners(learners)
+    if not isinstance(restarts, int) or restarts < 1:
+        raise TabdistillError(f"restarts is {restarts}; expected at least 1")
+    config = config or default_config(dataset)
+    nets = tuple(lr.name for lr in learners if lr.is_net)
+    if nets and config.arch == DistillConfig.arch:
+        config = config.replace(arch=nets, models=max(config.models, len(nets)))
+    config = config.replace(restarts=restarts, seed=seed).validate()
+    n_rows = n_synthetic(config, dataset.n_classes)
+    if n_rows >= dataset.X_train.shape[0]:
+        raise TabdistillError(
+            f"a distilled set of {n_rows} rows is not smaller than the "
+            f"{dataset.X_train.shape[0]} train rows; expected a smaller --budget or --per-class"
+        )
+    say = progress or (lambda _line: None)
+    seconds = {}
+    start = time.perf_counter()
+    distilled = distill(dataset, config)
+    seconds["distill"] = time.perf_counter() - start
+    say(f"distilled {n_rows} rows x {restarts} restart(s) in {seconds['distill']:.1f} s")
+
+    Xtr, ytr, Xte, yte = dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test
+    per_class = config.steps * config.per_class
+    scores = {(m, lr.name): ([], []) for m in METHODS for lr in learners}
+    sets_rows = {}
+    for r in range(restarts):
+        sets = {
+            "full": (Xtr, ytr),
+            "random": stratified_subset(Xtr, ytr, n_rows, seed + r),
+            "kmeans": kmeans_centroids(Xtr, ytr, per_class, dataset.n_classes, seed + r),
+        }
+        sets_rows.update({m: len(s[1]) for m, s in sets.items()})
+        for learner in learners:
+            t0 = time.perf_counter()
+            for method in METHODS:
+                if method == "distilled":
+                    model = fit_distilled(learner, distilled, restart=r, seed=seed + r)
+                else:
+                    X, y = sets[method]
+                    model = fit(learner, X, y, dataset.n_classes, seed=seed + r, recipe=recipe)
+                pred = model.predict(Xte)
+                acc, bal = scores[(method, learner.name)]
+                acc.append(accuracy_score(yte, pred))
+                bal.append(balanced_accuracy_score(yte, pred))
+            seconds[learner.name] = seconds.get(learner.name, 0.0) + time.perf_counter() - t0
+        say(f"restart {r + 1}/{restarts} scored")
+    sets_rows["distilled"] = n_rows
+    counts = np.bincount(ytr, minlength=dataset.n_classes)
+    rows = [_row(m, lr, scores[(m, lr.name)], sets_rows[m]) for lr in learners for m in METHODS]
+    return Comparison(
+        dataset=dataset.name, rows=rows, n_train=int(len(ytr)), n_test=int(len(yte)),
+        n_rows=n_rows, restarts=restarts,
+        imbalanced=bool(counts.max() / max(counts.min(), 1) > IMBALANCE),
+        config=config, seconds=seconds,
+    )
+
+
+def _row(method: str, learner: Learner, scores, n_rows: int) -> dict:
+    acc, bal = summarize(scores[0]), summarize(scores[1])
+    return {
+        "method": method,
+        "learner": learner.name,
+        "accuracy_mean": acc["mean"],
+        "accuracy_std": acc["std"],
+        "ci95": acc["ci95"],
+        "balanced_accuracy_mean": bal["mean"],
+        "balanced_accuracy_std": bal["std"],
+        "balanced_ci95": bal["ci95"],
+        "n_rows": n_rows,
+        "n": acc["n"],
+    }
+
+
+def format_table(comparison: Comparison) -> str:
+    """The comparison as an aligned text table, one line per learner and method."""
+    c = comparison
+    head = (f"{c.dataset}: {c.n_train} train rows, {c.n_test} test rows; distilled, random and "
+            f"k-means sets of {c.n_rows} rows ({c.n_train / c.n_rows:.1f}x smaller); "
+            f"{c.restarts} restart(s)")
+    cols = f"{'learner':<10} {'method':<10} {'rows':>6}  {'accuracy':>17}  {'95% CI':>13}"
+    if c.imbalanced:
+        cols += f"  {'balanced acc.':>17}"
+    lines = [head, cols, "-" * len(cols)]
+    for row in c.rows:
+        line = (f"{row['learner']:<10} {row['method']:<10} {row['n_rows']:>6}  "
+                f"{row['accuracy_mean']:.3f} +- {row['accuracy_std']:.3f}    "
+                f"{row['ci95'][0]:.3f}-{row['ci95'][1]:.3f}")
+        if c.imbalanced:
+            line += (f"  {row['balanced_accuracy_mean']:.3f} +- "
+                     f"{row['balanced_accuracy_std']:.3f}")
+        lines.append(line)
+    verdicts = []
+    for learner in dict.fromkeys(r["learner"] for r in c.rows):
+        d = next(r for r in c.rows if r["learner"] == learner and r["method"] == "distilled")
+        rnd = next(r for r in c.rows if r["learner"] == learner and r["method"] == "random")
+        sign = ">" if d["accuracy_mean"] > rnd["accuracy_mean"] else "<="
+        verdicts.append(f"{learner}: distilled {sign} random")
+    lines.append("verdict (mean accuracy): " + "; ".join(verdicts))
+    return "\n".join(lines)
+
+
+def plot(comparison: Comparison, path) -> None:
+    """A grouped bar chart: mean test accuracy per learner and method, 95% CI as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    c = comparison
+    learners = list(dict.fromkeys(r["learner"] for r in c.rows))
+    width = 0.8 / len(METHODS)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(learners) + 2), 4.2))
+    for i, method in enumerate(METHODS):
+        rows = [next(r for r in c.rows if r["learner"] == lr and r["method"] == method)
+                for lr in learners]
+        means = np.array([r["accuracy_mean"] for r in rows])
+        low = means - np.array([r["ci95"][0] for r in rows])
+        high = np.array([r["ci95"][1] for r in rows]) - means
+        ax.bar(np.arange(len(learners)) + (i - 1.5) * width, means, width,
+               yerr=np.vstack([low, high]), capsize=3,
+               label=f"{method} ({rows[0]['n_rows']} rows)")
+    ax.set_xticks(np.arange(len(learners)), learners)
+    ax.set_xlabel("learner")
+    ax.set_ylabel("test accuracy (mean, 95% CI)")
+    lowest = min(r["ci95"][0] for r in c.rows)
+    ax.set_ylim(max(0.0, lowest - 0.05), 1.0)
+    ax.set_title(f"{c.dataset}: distilled vs random vs k-means, {c.n_rows} rows "
+                 f"({c.restarts} restarts)")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

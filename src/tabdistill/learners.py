@@ -1,0 +1,243 @@
+"""Downstream learners: models trained on a set of rows (the full train part, a distilled set,
+a random subset, ...) and scored on the test part.
+
+A learner is named: ``logreg``, ``knn``, ``rf`` and ``hgb`` are scikit-learn's logistic
+regression, k-nearest neighbours, random forest and histogram gradient boosting; any
+architecture spec (``linear``, ``mlp2``, ``mlp4``, ``mlp:32x3``) is one of the project's nets.
+
+How each is trained:
+
+* scikit-learn learners get the rows and their hard labels (all distilled steps pooled; learned
+  soft labels become their most likely class). Small sets need two small-data rules, applied to
+  every set alike: ``knn`` uses ``min(5, rows)`` neighbours and ``hgb`` leaves of at least
+  ``min(20, max(2, rows // 20))`` rows (the default 20 would make a 40-row set one leaf).
+* nets trained on a distilled set follow its learned schedule (the steps in order, each with
+  its learned lr): that is what a distilled set is for.
+* nets trained on plain rows use one fixed recipe, :class:`NetRecipe` (Adam, 1000 steps of
+  minibatches of 128 rows, lr 3e-3), whatever the set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .errors import TabdistillError
+from .inner import unroll
+from .models import Architecture, loss_fn, n_outputs, one_hot_targets, parse_arch
+from .strategies import parse_strategy
+
+SKLEARN_LEARNERS = ("logreg", "knn", "rf", "hgb")
+DEFAULT_LEARNERS = ("mlp2", "logreg", "knn", "rf", "hgb")
+
+
+@dataclass(frozen=True)
+class Learner:
+    """A named downstream learner: a scikit-learn model or a net (``arch`` set)."""
+
+    name: str
+    arch: Architecture | None = None
+
+    @property
+    def is_net(self) -> bool:
+        return self.arch is not None
+
+
+@dataclass(frozen=True)
+class NetRecipe:
+    """How a net is trained on plain rows."""
+
+    steps: int = 1000
+    batch_size: int = 128
+    lr: float = 3e-3
+    init: str = "xavier-normal"
+
+
+def parse_learner(name: str | Learner) -> Learner:
+    """Reads ``logreg``, ``knn``, ``rf``, ``hgb`` or an architecture spec."""
+    if isinstance(name, Learner):
+        return name
+    key = str(name).strip().lower()
+    if key in SKLEARN_LEARNERS:
+        return Learner(key)
+    try:
+        return Learner(key, parse_arch(key))
+    except TabdistillError:
+        raise TabdistillError(
+            f"unknown learner {name!r}; expected one of {', '.join(SKLEARN_LEARNERS)} or an "
+            "architecture (linear, mlp2, mlp4, mlp:WIDTHxLAYERS)"
+        ) from None
+
+
+def parse_learners(spec: str | tuple | list) -> tuple[Learner, ...]:
+    """Reads a comma-separated list (or a sequence) of learner names."""
+    names = [s for s in spec.split(",") if s.strip()] if isinstance(spec, str) else list(spec)
+    if not names:
+        raise TabdistillError("no learner given; expected at least one, such as mlp2 or rf")
+    return tuple(parse_learner(n) for n in names)
+
+
+# ---- scikit-learn learners -------------------------------------------------------------
+
+
+def make_sklearn(name: str, n_rows: int, seed: int = 0):
+    """A fresh scikit-learn classifier for a training set of ``n_rows`` rows."""
+    if name == "logreg":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    if name == "knn":
+        return KNeighborsClassifier(n_neighbors=max(1, min(5, n_rows)))
+    if name == "rf":
+        return RandomForestClassifier(n_estimators=100, random_state=seed, n_jobs=1)
+    if name == "hgb":
+        return HistGradientBoostingClassifier(
+            min_samples_leaf=min(20, max(2, n_rows // 20)), random_state=seed
+        )
+    raise TabdistillError(f"unknown learner {name!r}; expected one of "
+                          f"{', '.join(SKLEARN_LEARNERS)}")
+
+
+def pooled_rows(distilled, restart: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One restart's synthetic rows, all steps together, with hard class labels."""
+    x = np.asarray(distilled.x[restart])
+    X = x.reshape(-1, x.shape[-1])
+    return X, hard_labels(distilled, restart)
+
+
+def hard_labels(distilled, restart: int = 0) -> np.ndarray:
+    """The class of every synthetic row: its label, or its learned target's likeliest class."""
+    if not distilled.config.learn_labels:
+        return np.asarray(distilled.labels).reshape(-1).astype(np.int32)
+    t = np.asarray(distilled.targets[restart])
+    y = (t[..., 0] > 0.5) if t.shape[-1] == 1 else np.argmax(t, axis=-1)
+    return y.reshape(-1).astype(np.int32)
+
+
+# ---- nets --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetModel:
+    """A trained net: predicts class probabilities for prepared rows."""
+
+    arch: Architecture
+    params: tuple
+    n_classes: int
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(_proba(self.arch, self.params, jnp.asarray(X, jnp.float32)),
+                          np.float64)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.argmax(self.predict_proba(X), axis=1).astype(np.int32)
+
+
+@partial(jax.jit, static_argnames=("arch",))
+def _proba(arch, params, X):
+    logits = arch.apply(params, X)
+    if logits.shape[-1] == 1:
+        p1 = jax.nn.sigmoid(logits[:, 0])
+        return jnp.stack([1 - p1, p1], axis=1)
+    return jax.nn.softmax(logits, axis=-1)
+
+
+def train_net(arch: Architecture, X: np.ndarray, y: np.ndarray, n_classes: int, *,
+              seed: int = 0, recipe: NetRecipe = NetRecipe()) -> NetModel:
+    """Trains a fresh net on plain rows with :class:`NetRecipe` (Adam on minibatches)."""
+    X = jnp.asarray(X, jnp.float32)
+    T = one_hot_targets(jnp.asarray(y, jnp.int32), n_classes).astype(jnp.float32)
+    params = _adam_train(arch, X, T, jax.random.PRNGKey(seed), n_out=n_outputs(n_classes),
+                         steps=recipe.steps, batch=min(recipe.batch_size, X.shape[0]),
+                         lr=recipe.lr, init=recipe.init)
+    return NetModel(arch, jax.tree.map(np.asarray, params), n_classes)
+
+
+@partial(jax.jit, static_argnames=("arch", "n_out", "steps", "batch", "lr", "init"))
+def _adam_train(arch, X, T, key, *, n_out, steps, batch, lr, init):
+    k_init, k_batches = jax.random.split(key)
+    params = arch.init(k_init, X.shape[1], n_out, init)
+    params = jax.tree.map(lambda a: a.astype(jnp.float32), params)
+    opt = optax.adam(lr)
+
+    def step(carry, k):
+        p, state = carry
+        if batch == X.shape[0]:
+            xb, tb = X, T
+        else:
+            idx = jax.random.randint(k, (batch,), 0, X.shape[0])
+            xb, tb = X[idx], T[idx]
+        grads = jax.grad(lambda q: loss_fn(arch.apply(q, xb), tb))(p)
+        updates, state = opt.update(grads, state, p)
+        return (optax.apply_updates(p, updates), state), None
+
+    (params, _), _ = lax.scan(step, (params, opt.init(params)), jax.random.split(k_batches,
+                                                                                    steps))
+    return params
+
+
+def train_net_distilled(distilled, arch: Architecture, *, restart: int = 0, seed: int = 0,
+                        strategy="raw", init: str | None = None) -> NetModel:
+    """Trains a fresh net on one restart's distilled steps with their learned lrs."""
+    strategy = parse_strategy(strategy)
+    batch_index, lrs = strategy.schedule(distilled.lrs[restart], distilled.config.steps)
+    params = _schedule_train(
+        arch, jnp.asarray(distilled.x[restart], jnp.float32),
+        jnp.asarray(distilled.targets[restart], jnp.float32),
+        jnp.asarray(batch_index, jnp.int32), jnp.asarray(lrs, jnp.float32),
+        jax.random.PRNGKey(seed), init=init or distilled.config.init,
+    )
+    return NetModel(arch, jax.tree.map(np.asarray, params), distilled.n_classes)
+
+
+@partial(jax.jit, static_argnames=("arch", "init"))
+def _schedule_train(arch, x, targets, batch_index, lrs, key, *, init):
+    params = arch.init(key, x.shape[-1], targets.shape[-1], init)
+    params = jax.tree.map(lambda a: a.astype(jnp.float32), params)
+    return unroll(arch, params, x, targets, batch_index, lrs)
+
+
+# ---- one call for any learner ------------------------------------------------------------
+
+
+def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
+        seed: int = 0, recipe: NetRecipe = NetRecipe()):
+    """A learner trained on plain rows; the result has ``predict`` (class indices)."""
+    learner = parse_learner(learner)
+    if learner.is_net:
+        return train_net(learner.arch, X, y, n_classes, seed=seed, recipe=recipe)
+    model = make_sklearn(learner.name, len(X), seed)
+    return _Indexed(model.fit(X, y))
+
+
+def fit_distilled(learner: str | Learner, distilled, *, restart: int = 0, seed: int = 0,
+                  strategy="raw"):
+    """A learner trained on one restart of a distilled set (see the module doc for how)."""
+    learner = parse_learner(learner)
+    if learner.is_net:
+        return train_net_distilled(distilled, learner.arch, restart=restart, seed=seed,
+                                   strategy=strategy)
+    X, y = pooled_rows(distilled, restart)
+    return fit(learner, X, y, distilled.n_classes, seed=seed)
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """A fitted scikit-learn model whose ``predict`` returns class indices as int32."""
+
+    model: object
+
+    def predict(self, X):
+        return np.asarray(self.model.predict(X)).astype(np.int32)
+
+    def predict_proba(self, X):
+        return self.model.predict_proba(X)

@@ -1,0 +1,311 @@
+"""The paper's experiments, one top-level (picklable) function each, cached on disk.
+
+Each experiment takes a *spec*, a JSON-able dict of exactly the settings it depends on, and
+returns a flat dict: numpy arrays (saved to ``result.npz``) and plain values (``meta.json``).
+:func:`run_task` wraps an experiment with the cache: the entry's directory is named by a hash of
+the experiment's name and spec, and written atomically, so a changed setting never reuses stale
+numbers and an interrupted run keeps every experiment that finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..baseline import BaselineConfig, train_full
+from ..config import DistillConfig
+from ..data import Dataset, load_dataset
+from ..distill import distill
+from ..evaluate import EVAL_SALT, evaluate
+from ..inner import MEMORY_MODES, unroll
+from ..io import atomic_dir, versions
+from ..models import loss_fn, one_hot_targets, parse_arch, predict_class
+from ..progress import progress_bar
+from ..strategies import parse_strategy
+from .settings import Settings
+
+CACHE_VERSION = 1  # bump when an experiment's output changes meaning
+
+
+# ---- specs: what each experiment depends on ------------------------------------------------
+
+def _data_spec(s: Settings) -> dict:
+    return {"name": s.dataset, "test_size": s.test_size, "split_seed": s.split_seed}
+
+
+def _config(config) -> dict:
+    return json.loads(json.dumps(config.__dict__, default=list))
+
+
+def plan(s: Settings) -> list[tuple[str, str, dict]]:
+    """Every experiment of the study as ``(part, experiment name, spec)``, longest first."""
+    data = _data_spec(s)
+    eval_spec = {"inits": s.eval_inits, "archs": list(s.archs), "strategies": list(s.strategies),
+                 "strategy_epochs": s.strategy_epochs, "gamma": s.gamma}
+    tasks = []
+    for kind in ("all", *reversed(s.archs)):  # the multi-arch and deep nets take longest
+        archs = tuple(s.archs) if kind == "all" else (kind,)
+        config = s.distill.replace(arch=archs, models=max(s.distill.models, len(archs)))
+        part = "section 6" if kind == "all" else "section 5.2-5.3"
+        tasks.append((part, "distillation", {"data": data, "kind": kind, "grid": s.grid,
+                                             "distill": _config(config), "eval": eval_spec}))
+    sweeps = [("epochs", v, dict(epochs=v, steps=1, models=1)) for v in s.sweep_epochs]
+    sweeps += [("steps", v, dict(epochs=1, steps=v, models=1)) for v in s.sweep_steps]
+    sweeps += [("models", v, dict(epochs=1, steps=s.sweep_models_steps, models=v))
+               for v in s.sweep_models]
+    sweeps.sort(key=lambda t: -t[2]["epochs"] * t[2]["steps"] * t[2]["models"])
+    for param, value, change in sweeps:
+        config = s.distill.replace(arch=(s.sweep_arch,), restarts=s.sweep_restarts,
+                                   outer_epochs=s.sweep_outer_epochs, **change)
+        tasks.append(("section 5.1", "sweep_point", {
+            "data": data, "param": param, "value": value, "distill": _config(config),
+            "inits": s.eval_inits}))
+    for arch in s.archs:
+        tasks.append(("section 4", "full_data", {
+            "data": data, "baseline": _config(s.baseline.replace(arch=arch)), "grid": s.grid}))
+    tasks.append(("section 3", "complexity", {
+        "data": data, "arch": s.complexity_arch, "ns": list(s.complexity_ns),
+        "repeats": s.complexity_repeats, "distill": _config(s.distill)}))
+    return tasks
+
+
+def cache_key(name: str, spec: dict) -> str:
+    text = json.dumps({"experiment": name, "version": CACHE_VERSION, "spec": spec},
+                      sort_keys=True)
+    return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+# ---- the cache -----------------------------------------------------------------------------
+
+def load_entry(path: Path) -> dict | None:
+    """A finished cache entry, or ``None`` if there is none (or it is unreadable)."""
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+        with np.load(path / "result.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, KeyError):
+        return None
+    return {**meta["result"], **arrays}
+
+
+def save_entry(path: Path, name: str, spec: dict, result: dict) -> None:
+    arrays = {k: v for k, v in result.items() if isinstance(v, np.ndarray)}
+    plain = {k: v for k, v in result.items() if not isinstance(v, np.ndarray)}
+    meta = {"experiment": name, "spec": spec, "versions": versions(), "result": plain}
+    with atomic_dir(path) as tmp:
+        np.savez_compressed(tmp / "result.npz", **arrays)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+
+
+def run_task(task: tuple) -> dict:
+    """Runs one experiment unless the cache has it: ``task = (name, spec, cache_dir, force)``.
+
+    Returns the result with ``seconds`` (compute time when it was made) and ``cached``.
+    """
+    name, spec, cache_dir, force = task
+    path = Path(cache_dir) / cache_key(name, spec)
+    if not force:
+        hit = load_entry(path)
+        if hit is not None:
+            return {**hit, "cached": True}
+    start = time.perf_counter()
+    result = EXPERIMENTS[name](spec)
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    save_entry(path, name, spec, result)
+    return {**result, "cached": False}
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+def _dataset(spec: dict) -> Dataset:
+    d = spec["data"]
+    return load_dataset(d["name"], test_size=d["test_size"], seed=d["split_seed"])
+
+
+def grid_axes(dataset: Dataset, size: int, margin: float = 0.4):
+    """The raster of the decision-boundary figures: the real data's box with a margin."""
+    X = np.concatenate([dataset.X_train, dataset.X_test])
+    lo, hi = X.min(0) - margin, X.max(0) + margin
+    return np.linspace(lo[0], hi[0], size), np.linspace(lo[1], hi[1], size)
+
+
+def _grid_probability(arch, params, dataset: Dataset, size: int) -> dict:
+    """P(class 1) of one binary 2-d model on the raster (empty for other problems)."""
+    if dataset.n_features != 2 or dataset.n_classes != 2:
+        return {}
+    gx, gy = grid_axes(dataset, size)
+    points = np.stack(np.meshgrid(gx, gy), -1).reshape(-1, 2).astype(np.float32)
+    prob = jax.nn.sigmoid(arch.apply(params, jnp.asarray(points))[:, 0])
+    return {"grid_x": gx, "grid_y": gy, "grid_prob": np.asarray(prob).reshape(size, size)}
+
+
+def median_index(values: np.ndarray) -> int:
+    """Index of the (lower) median of ``values``."""
+    return int(np.argsort(values, kind="stable")[(len(values) - 1) // 2])
+
+
+def _strategy(name: str, config: DistillConfig, ev: dict):
+    total = ev["strategy_epochs"]
+    return parse_strategy(name, epochs=total, times=max(1, total // config.epochs),
+                          extra=max(0, total - config.epochs), gamma=ev["gamma"])
+
+
+# ---- section 4: full-data baselines --------------------------------------------------------
+
+def full_data(spec: dict) -> dict:
+    """Fresh nets on the whole train part: accuracy, convergence, the median model's boundary."""
+    dataset = _dataset(spec)
+    config = BaselineConfig(**spec["baseline"])
+    result = train_full(dataset, config)
+    m = median_index(result.accuracy)
+    median_params = jax.tree.map(lambda leaf: leaf[m], result.params)
+    return {
+        "accuracy": result.accuracy, "logloss": result.logloss,
+        "curve_accuracy": result.curve_accuracy, "curve_logloss": result.curve_logloss,
+        "median": m,
+        **_grid_probability(parse_arch(config.arch), median_params, dataset, spec["grid"]),
+    }
+
+
+# ---- sections 5.2, 5.3 and 6: distillation and every evaluation of its data ----------------
+
+def distillation(spec: dict) -> dict:
+    """Distils for ``kind`` (one arch, or ``all``), then trains every test arch on the result
+    with every strategy; keeps the synthetic data, lrs, curves and the median models."""
+    dataset = _dataset(spec)
+    config = DistillConfig(**{**spec["distill"], "arch": tuple(spec["distill"]["arch"])})
+    ev = spec["eval"]
+    with progress_bar(config.outer_epochs, f"distilling for {spec['kind']}") as bar:
+        distilled = distill(dataset, config, progress=bar)
+    out = {"x": distilled.x, "labels": distilled.labels, "lrs": distilled.lrs,
+           "loss_history": distilled.loss_history, "distill_seconds": distilled.seconds}
+    for arch in ev["archs"]:
+        for name in ev["strategies"]:
+            strategy = _strategy(name, config, ev)
+            every = max(1, config.steps // 4) if strategy.kind == "raw" else config.steps
+            e = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
+                         strategy=strategy, inits=ev["inits"], record_every=every)
+            key = f"{name}.{arch}"
+            out[f"accuracy.{key}"] = e.accuracy
+            out[f"logloss.{key}"] = e.logloss
+            out[f"curve_steps.{key}"] = e.curve_steps
+            out[f"curve_accuracy.{key}"] = e.curve_accuracy
+            out[f"curve_logloss.{key}"] = e.curve_logloss
+    own = list(config.arch) if spec["kind"] == "all" else [spec["kind"]]
+    quality = np.mean([out[f"accuracy.raw.{a}"].mean(1) for a in own], axis=0)
+    r = median_index(quality)
+    out["median_restart"] = r
+    for arch in own:  # figure 3 b, d: the median model trained on the median restart's data
+        params = _median_model(arch, distilled, r, dataset, ev["inits"])
+        grid = _grid_probability(parse_arch(arch), params, dataset, spec["grid"])
+        out.update({f"{k}.{arch}": v for k, v in grid.items()})
+    return out
+
+
+def _median_model(arch: str, distilled, r: int, dataset: Dataset, inits: int):
+    """Trains ``inits`` fresh nets on restart ``r``'s raw steps; returns the median one."""
+    net = parse_arch(arch)
+    steps = distilled.config.steps
+    lrs = jnp.asarray(distilled.lrs[r])
+    batch_index = jnp.arange(lrs.shape[0]) % steps
+    x, t = jnp.asarray(distilled.x[r]), jnp.asarray(distilled.targets[r])
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(0), EVAL_SALT + 1), r)
+
+    def train(k):
+        p = net.init(k, x.shape[-1], t.shape[-1], distilled.config.init)
+        return unroll(net, p, x, t, batch_index, lrs)
+
+    params = jax.jit(jax.vmap(train))(jax.random.split(key, inits))
+    logits = jax.vmap(lambda p: net.apply(p, jnp.asarray(dataset.X_test)))(params)
+    acc = np.asarray(jnp.mean(predict_class(logits) == jnp.asarray(dataset.y_test), axis=-1))
+    m = median_index(acc)
+    return jax.tree.map(lambda leaf: leaf[m], params)
+
+
+# ---- section 5.1: one point of a hyper-parameter sweep -------------------------------------
+
+def sweep_point(spec: dict) -> dict:
+    """Distils with one swept setting changed; scores the swept arch on the raw steps."""
+    dataset = _dataset(spec)
+    config = DistillConfig(**{**spec["distill"], "arch": tuple(spec["distill"]["arch"])})
+    label = f"sweep {spec['param']}={spec['value']}"
+    with progress_bar(config.outer_epochs, label) as bar:
+        distilled = distill(dataset, config, progress=bar)
+    e = evaluate(distilled, dataset.X_test, dataset.y_test, arch=config.arch[0],
+                 inits=spec["inits"])
+    return {"accuracy": e.accuracy, "logloss": e.logloss, "distill_seconds": distilled.seconds}
+
+
+# ---- section 3, measured: time and memory of one outer step against n ----------------------
+
+def complexity(spec: dict) -> dict:
+    """Seconds per outer step and compiled temporary memory against n, per memory mode.
+
+    The step is the paper's: m fresh nets trained through n unrolled inner steps, their mean
+    loss on a real minibatch, its gradient with respect to the synthetic data and the lrs.
+    """
+    dataset = _dataset(spec)
+    config = DistillConfig(**{**spec["distill"], "arch": tuple(spec["distill"]["arch"])})
+    net = parse_arch(spec["arch"])
+    X = jnp.asarray(dataset.X_train[: config.batch_size])
+    T = one_hot_targets(jnp.asarray(dataset.y_train[: config.batch_size]), dataset.n_classes)
+    per_batch = config.per_class * dataset.n_classes
+    k_x, k_models = jax.random.split(jax.random.PRNGKey(0))
+    x = jax.random.normal(k_x, (config.steps, per_batch, dataset.n_features))
+    labels = jnp.tile(jnp.repeat(jnp.arange(dataset.n_classes), config.per_class), config.steps)
+    t = one_hot_targets(labels, dataset.n_classes).reshape(config.steps, per_batch, -1)
+    out = {"ns": np.asarray(spec["ns"]), "modes": list(MEMORY_MODES)}
+    for memory in MEMORY_MODES:
+        seconds, temp = [], []
+        for n in spec["ns"]:
+            step = _outer_step(net, config, memory, n, x.shape[-1], t.shape[-1])
+            raw = jnp.full((n,), math.log(math.expm1(config.init_lr)))
+            compiled = jax.jit(step).lower(x, t, raw, X, T, k_models).compile()
+            temp.append(compiled.memory_analysis().temp_size_in_bytes)
+            jax.block_until_ready(compiled(x, t, raw, X, T, k_models))  # warm
+            times = []
+            for _ in range(spec["repeats"]):
+                start = time.perf_counter()
+                jax.block_until_ready(compiled(x, t, raw, X, T, k_models))
+                times.append(time.perf_counter() - start)
+            seconds.append(float(np.median(times)))
+        out[f"seconds.{memory}"] = np.asarray(seconds)
+        out[f"temp_bytes.{memory}"] = np.asarray(temp, dtype=np.float64)
+        for what in ("seconds", "temp_bytes"):
+            out[f"slope.{what}.{memory}"] = growth_rate(spec["ns"], out[f"{what}.{memory}"])
+    return out
+
+
+def _outer_step(net, config: DistillConfig, memory: str, n: int, d: int, k: int):
+    batch_index = jnp.arange(n) % config.steps
+
+    def outer_loss(x, raw, t, X, T, key):
+        lrs = jax.nn.softplus(raw)
+
+        def trained_loss(model_key):
+            p = net.init(model_key, d, k, config.init)
+            p = unroll(net, p, x, t, batch_index, lrs, memory=memory)
+            return loss_fn(net.apply(p, X), T)
+
+        return jnp.mean(jax.vmap(trained_loss)(jax.random.split(key, config.models)))
+
+    def step(x, t, raw, X, T, key):
+        return jax.value_and_grad(outer_loss, argnums=(0, 1))(x, raw, t, X, T, key)
+
+    return step
+
+
+def growth_rate(ns, values) -> float:
+    """The exponent ``a`` of ``value ~ n^a``: the log-log least-squares slope."""
+    v = np.maximum(np.asarray(values, dtype=np.float64), 1e-12)
+    return float(np.polyfit(np.log(np.asarray(ns, dtype=np.float64)), np.log(v), 1)[0])
+
+
+EXPERIMENTS = {f.__name__: f for f in (full_data, distillation, sweep_point, complexity)}

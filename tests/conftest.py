@@ -1,0 +1,30 @@
+import jax
+import numpy as np
+import pytest
+
+from tabdistill.data import load_dataset
+
+
+@pytest.fixture
+def x64():
+    """Runs a test in float64 (finite differences need it)."""
+    with jax.enable_x64(True):
+        yield
+
+
+@pytest.fixture(scope="session")
+def moons():
+    return load_dataset("moons")
+
+
+@pytest.fixture(scope="session")
+def tiny_moons(moons):
+    """The first 120 training rows of moons: enough to learn, quick to compile and run."""
+    import dataclasses
+
+    return dataclasses.replace(moons, X_train=moons.X_train[:120], y_train=moons.y_train[:120])
+
+
+def assert_trees_close(a, b, rtol=1e-5, atol=1e-6):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)

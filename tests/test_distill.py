@@ -1,0 +1,95 @@
+"""The distillation loop: restarts vectorised equal restarts run alone, seeds reproduce,
+options do what they say, and the outer loss goes down."""
+
+import numpy as np
+import pytest
+
+from tabdistill.config import DistillConfig
+from tabdistill.distill import distill
+from tabdistill.errors import TabdistillError
+from tabdistill.executor import ProcessExecutor
+from tabdistill.parallel import distill_restarts
+
+SMALL = DistillConfig(arch=("mlp2",), steps=4, epochs=2, per_class=2, models=2, outer_epochs=2,
+                      batch_size=32, restarts=3)
+
+
+@pytest.fixture(scope="module")
+def three_restarts(tiny_moons):
+    return distill(tiny_moons, SMALL)
+
+
+def test_shapes(three_restarts):
+    d = three_restarts
+    assert d.x.shape == (3, 4, 4, 2) and d.targets.shape == (3, 4, 4, 1)
+    assert d.lrs.shape == (3, 8) and d.loss_history.shape == (3, 2 * 4)
+    assert list(d.labels[0]) == [0, 0, 1, 1]
+    assert np.all(d.lrs > 0)
+
+
+def test_vectorised_restarts_equal_separate_runs(tiny_moons, three_restarts):
+    alone = distill(tiny_moons, SMALL, restart_ids=[2])
+    np.testing.assert_allclose(alone.x[0], three_restarts.x[2], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(alone.lrs[0], three_restarts.lrs[2], rtol=1e-4, atol=1e-6)
+
+
+def test_same_seed_same_numbers(tiny_moons, three_restarts):
+    again = distill(tiny_moons, SMALL)
+    np.testing.assert_array_equal(again.x, three_restarts.x)
+    np.testing.assert_array_equal(again.lrs, three_restarts.lrs)
+    other = distill(tiny_moons, SMALL.replace(seed=1))
+    assert not np.allclose(other.x, three_restarts.x)
+
+
+def test_restarts_differ(three_restarts):
+    assert not np.allclose(three_restarts.x[0], three_restarts.x[1])
+
+
+def test_outer_loss_goes_down(tiny_moons):
+    d = distill(tiny_moons, SMALL.replace(outer_epochs=12, restarts=2, outer_lr=0.05))
+    first, last = d.loss_history[:, :4].mean(), d.loss_history[:, -4:].mean()
+    assert last < 0.8 * first
+
+
+def test_learned_labels_move_from_one_hot(tiny_moons):
+    d = distill(tiny_moons, SMALL.replace(learn_labels=True, restarts=1))
+    one_hot = d.labels[..., None].astype(np.float32)
+    assert not np.allclose(d.targets[0], one_hot)
+    fixed = distill(tiny_moons, SMALL.replace(restarts=1))
+    np.testing.assert_array_equal(fixed.targets[0], one_hot)
+
+
+def test_fixed_init_changes_the_result(tiny_moons, three_restarts):
+    d = distill(tiny_moons, SMALL.replace(fixed_init=True))
+    assert d.x.shape == three_restarts.x.shape
+    assert not np.allclose(d.x, three_restarts.x)
+
+
+def test_checkpoint_mode_gives_the_same_numbers(tiny_moons, three_restarts):
+    d = distill(tiny_moons, SMALL.replace(memory="checkpoint"))
+    np.testing.assert_allclose(d.x, three_restarts.x, rtol=1e-4, atol=1e-5)
+
+
+def test_multi_architecture_spreads_the_models(tiny_moons):
+    d = distill(tiny_moons, SMALL.replace(arch=("linear", "mlp2", "mlp4"), models=3, restarts=1))
+    assert np.isfinite(d.loss_history).all()
+    with pytest.raises(TabdistillError, match="cannot cover"):
+        SMALL.replace(arch=("linear", "mlp2", "mlp4"), models=2).validate()
+
+
+def test_restarts_split_over_processes_equal_one_run(tiny_moons, three_restarts):
+    d = distill_restarts(tiny_moons, SMALL, ProcessExecutor(2))
+    assert d.restart_ids == (0, 1, 2)
+    np.testing.assert_allclose(d.x, three_restarts.x, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"steps": 0}, "steps is 0"),
+    ({"per_class": -1}, "per-class is -1"),
+    ({"memory": "disk"}, "unknown memory mode"),
+    ({"arch": ("resnet",)}, "unknown architecture"),
+    ({"init": "zeros"}, "unknown init"),
+])
+def test_impossible_settings(change, message):
+    with pytest.raises(TabdistillError, match=message):
+        SMALL.replace(**change).validate()
