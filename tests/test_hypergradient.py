@@ -47,6 +47,7 @@ def test_hypergradient_matches_finite_differences(x64, case, memory):
     engine, learned, theta0, xb, tb, wb = _problem(CASES[case], memory, True, n_classes)
     assert learned["x"].dtype == jnp.float64
 
+    @jax.jit
     def loss(x, raw_lr, targets):
         learned = {"x": x, "raw_lr": raw_lr, "targets": targets}
         return engine.outer_loss(jax.tree.map(jnp.asarray, learned), theta0, xb, tb, wb)

@@ -9,6 +9,7 @@ from .config import DistillConfig
 from .data import Dataset, load_dataset
 from .distill import DistilledData, distill
 from .errors import TabdistillError
+from .estimator import Distiller
 from .evaluate import Evaluation, evaluate
 from .io import load, save
 from .models import Architecture, parse_arch
@@ -21,6 +22,7 @@ __all__ = [
     "Dataset",
     "DistillConfig",
     "DistilledData",
+    "Distiller",
     "Evaluation",
     "Strategy",
     "TabdistillError",

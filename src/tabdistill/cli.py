@@ -154,6 +154,8 @@ def run_distill(args) -> int:
     if args.budget is not None:
         from .sizing import fit_budget
         config = fit_budget(config, args.budget, dataset.n_classes)
+    if config.batch_size > dataset.X_train.shape[0]:  # a minibatch cannot exceed the data
+        config = config.replace(batch_size=int(dataset.X_train.shape[0]))
     from .sizing import size_manifest
     size = size_manifest(config, dataset.n_classes, dataset.X_train.shape[0], args.budget)
     if dataset.preprocessing.get("imputed_cells"):
@@ -271,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_distill(sub)
     _add_evaluate(sub)
     # Further commands register here, one line each.
+    __import__("tabdistill.reproduce.cli").reproduce.cli.add_parser(sub)
     _add_export(sub)
     _add_compare(sub)
     return parser

@@ -145,7 +145,8 @@ def compare(
     nets = tuple(lr.name for lr in learners if lr.is_net)
     if nets and config.arch == DistillConfig.arch:
         config = config.replace(arch=nets, models=max(config.models, len(nets)))
-    config = config.replace(restarts=restarts, seed=seed).validate()
+    config = config.replace(restarts=restarts, seed=seed,
+                            batch_size=min(config.batch_size, len(dataset.y_train))).validate()
     n_rows = n_synthetic(config, dataset.n_classes)
     if n_rows >= dataset.X_train.shape[0]:
         raise TabdistillError(

@@ -143,8 +143,8 @@ def load_dataset(
             return _moons_dataset(X, y, names, test_size, seed)
         frame = pd.DataFrame(np.asarray(X, np.float64), columns=list(names))
         frame["target"] = y
-        return from_frame(frame, target="target", name=source, test_size=test_size, seed=seed,
-                          missing=missing, max_categories=max_categories)
+        return from_frame(frame, target=target or "target", name=source, test_size=test_size,
+                          seed=seed, missing=missing, max_categories=max_categories)
     frame = read_table(source)
     return from_frame(frame, target=target, name=Path(source).name, test_size=test_size,
                       seed=seed, missing=missing, max_categories=max_categories)

@@ -129,7 +129,8 @@ def load(path: str | Path) -> tuple[DistilledData, dict]:
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("format") != FORMAT:
             raise ValueError(f"format {manifest.get('format')!r}")
-        with np.load(arrays_path, allow_pickle=False) as npz:
+        # Our own handle: numpy leaves its file open when a truncated archive fails to open.
+        with open(arrays_path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in ARRAYS}
         config = DistillConfig(**{**manifest["config"], "arch": tuple(manifest["config"]["arch"])})
         data = DistilledData(

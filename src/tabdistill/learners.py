@@ -32,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from .errors import TabdistillError
 from .inner import unroll
@@ -216,7 +217,8 @@ def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
     if learner.is_net:
         return train_net(learner.arch, X, y, n_classes, seed=seed, recipe=recipe)
     model = make_sklearn(learner.name, len(X), seed)
-    return _Indexed(model.fit(X, y))
+    with threadpool_limits(1):  # OpenMP threads fighting JAX's for 2 cores cost 10-50x
+        return _Indexed(model.fit(X, y))
 
 
 def fit_distilled(learner: str | Learner, distilled, *, restart: int = 0, seed: int = 0,
@@ -237,7 +239,9 @@ class _Indexed:
     model: object
 
     def predict(self, X):
-        return np.asarray(self.model.predict(X)).astype(np.int32)
+        with threadpool_limits(1):
+            return np.asarray(self.model.predict(X)).astype(np.int32)
 
     def predict_proba(self, X):
-        return self.model.predict_proba(X)
+        with threadpool_limits(1):
+            return self.model.predict_proba(X)

@@ -1,0 +1,229 @@
+"""A scikit-learn estimator: ``Distiller(**options).fit(X, y)`` distils ``(X, y)``.
+
+``X`` may be an array or a DataFrame with numeric and categorical columns (preprocessed as in
+:mod:`.data`, without a train/test split: all rows are the train part). After ``fit`` the
+distilled set and its learned lrs are fitted attributes, ``predict`` uses a fresh net trained
+on the distilled set (so the estimator is a classifier and can be scored, cross-validated and
+put in pipelines), and :meth:`Distiller.train_model` / :meth:`Distiller.score_model` train
+and score a fresh model of any architecture or scikit-learn learner on the distilled rows.
+
+Example::
+
+    from tabdistill import Distiller
+    d = Distiller(per_class=2, restarts=3).fit(frame.drop(columns="y"), frame["y"])
+    d.synthetic_frame_           # the synthetic rows, original columns and labels
+    d.score_model("rf", X_test, y_test)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
+                                      column_or_1d, validate_data)
+
+from .config import DistillConfig
+from .data import MAX_CATEGORIES, Dataset, fit_preprocessing, inspect_features, transform
+from .distill import distill
+from .errors import TabdistillError
+from .export import original_features
+from .learners import fit_distilled, parse_learner
+from .sizing import fit_budget, n_synthetic
+
+TARGET_OUTER_STEPS = 600
+
+
+class Distiller(ClassifierMixin, BaseEstimator):
+    """Distils a classification table into a few synthetic batches and their learning rates.
+
+    Parameters mirror :class:`tabdistill.DistillConfig` (``arch`` a comma-separated string);
+    ``budget`` (total synthetic rows) replaces ``per_class`` when given; ``outer_epochs=None``
+    runs about 600 outer steps (at most 50 epochs). ``missing`` and ``max_categories`` are the
+    preprocessing options of :mod:`tabdistill.data`.
+
+    Fitted attributes: ``distilled_`` (:class:`~tabdistill.DistilledData`, all restarts),
+    ``synthetic_X_`` (restart 0's rows in the model's space, ``[rows, d]``), ``synthetic_y_``
+    (their labels, in ``classes_``), ``synthetic_frame_`` (the rows in the original columns),
+    ``learning_rates_`` (restart 0's learned lrs, ``[steps * epochs]``), ``classes_``,
+    ``transformer_``, ``preprocessing_``, ``n_features_in_`` (and ``feature_names_in_`` for
+    DataFrames), ``compression_ratio_`` (rows seen per synthetic row) and ``model_`` (the net
+    behind ``predict``).
+    """
+
+    def __init__(self, *, arch="mlp2", steps=10, epochs=3, per_class=2, budget=None, models=3,
+                 outer_epochs=None, batch_size=64, outer_lr=0.01, init_lr=0.02,
+                 learn_labels=False, restarts=1, missing="impute",
+                 max_categories=MAX_CATEGORIES, random_state=0):
+        self.arch = arch
+        self.steps = steps
+        self.epochs = epochs
+        self.per_class = per_class
+        self.budget = budget
+        self.models = models
+        self.outer_epochs = outer_epochs
+        self.batch_size = batch_size
+        self.outer_lr = outer_lr
+        self.init_lr = init_lr
+        self.learn_labels = learn_labels
+        self.restarts = restarts
+        self.missing = missing
+        self.max_categories = max_categories
+        self.random_state = random_state
+
+    # ---- fitting -------------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Preprocesses ``X``, distils ``(X, y)`` and trains the net behind ``predict``."""
+        frame, y = self._check_X_y(X, y)
+        check_classification_targets(y)
+        if len(frame) < 2:
+            raise ValueError(f"got {len(frame)} sample; expected at least 2 samples per class")
+        features, keep, notes = inspect_features(frame, name="X", missing=self.missing)
+        y = np.asarray(y)[keep]
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y has a single class ({self.classes_[0]!r}); expected at least "
+                             "two classes")
+        self.transformer_, more = fit_preprocessing(features, name="X",
+                                                    max_categories=self.max_categories)
+        self.preprocessing_ = {**notes, **more}
+        Xt = transform(self.transformer_, features)
+        dataset = Dataset(
+            name="X", X_train=Xt, y_train=y_idx.astype(np.int32), X_test=Xt[:0],
+            y_test=y_idx[:0].astype(np.int32), classes=tuple(self.classes_),
+            feature_names=tuple(str(n) for n in self.transformer_.get_feature_names_out()),
+            preprocessing=self.preprocessing_, transformer=self.transformer_,
+        )
+        config = self._config(len(Xt))
+        if self.budget is not None:
+            config = fit_budget(config, self.budget, len(self.classes_))
+        self.distilled_ = distill(dataset, config)
+        first = self.distilled_.x[0]
+        self.synthetic_X_ = first.reshape(-1, first.shape[-1])
+        self.synthetic_y_ = self.classes_[np.asarray(self.distilled_.labels).reshape(-1)]
+        self.learning_rates_ = np.asarray(self.distilled_.lrs[0])
+        self.compression_ratio_ = len(Xt) / n_synthetic(config, len(self.classes_))
+        self.model_ = fit_distilled(config.arch[0], self.distilled_, restart=0,
+                                    seed=self.random_state)
+        return self
+
+    def _config(self, n_rows: int) -> DistillConfig:
+        outer_epochs = self.outer_epochs
+        if outer_epochs is None:
+            per_epoch = -(-n_rows // self.batch_size) if isinstance(self.batch_size, int) else 1
+            outer_epochs = int(np.clip(round(TARGET_OUTER_STEPS / per_epoch), 1, 50))
+        seed = self.random_state if self.random_state is not None else 0
+        if not isinstance(seed, int | np.integer):
+            raise ValueError(f"random_state is {seed!r}; expected an int or None")
+        batch_size = self.batch_size
+        if isinstance(batch_size, int) and batch_size > n_rows:  # no padding beyond the data
+            batch_size = n_rows
+        return DistillConfig(
+            arch=self.arch, steps=self.steps, epochs=self.epochs, per_class=self.per_class,
+            models=self.models, outer_epochs=outer_epochs, batch_size=batch_size,
+            outer_lr=self.outer_lr, init_lr=self.init_lr, learn_labels=self.learn_labels,
+            restarts=self.restarts, seed=int(seed),
+        ).validate()
+
+    def _check_X_y(self, X, y):
+        """Checks ``(X, y)`` as scikit-learn does; returns X as a DataFrame and y as 1-d."""
+        if isinstance(X, pd.DataFrame):
+            frame = self._check_X(X, reset=True)
+            y = column_or_1d(y, warn=True)
+            if y.dtype.kind in "fc":
+                check_array(y, ensure_2d=False, dtype=None, input_name="y")
+            check_consistent_length(frame, y)
+            return frame, y
+        X, y = validate_data(self, X, y, dtype=np.float64,
+                             ensure_all_finite="allow-nan" if self.missing == "impute" else True)
+        self._columns = [f"x{i}" for i in range(X.shape[1])]
+        return pd.DataFrame(X, columns=self._columns), y
+
+    def _check_X(self, X, *, reset: bool) -> pd.DataFrame:
+        """Checks ``X`` as scikit-learn does; returns it as a DataFrame of feature columns."""
+        by_name = reset or hasattr(self, "feature_names_in_")
+        if isinstance(X, pd.DataFrame) and by_name:
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] == 0:
+                raise ValueError("X has 0 samples; expected at least 2")
+            if reset:
+                self._columns = [str(c) for c in X.columns]
+            return X
+        X = validate_data(self, X, reset=reset, dtype=np.float64,
+                          ensure_all_finite="allow-nan" if self.missing == "impute" else True)
+        columns = getattr(self, "_columns", None)
+        if reset or columns is None:
+            columns = [f"x{i}" for i in range(X.shape[1])]
+            self._columns = columns
+        return pd.DataFrame(X, columns=columns)
+
+    # ---- predicting ----------------------------------------------------------------------
+
+    def _prepared(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return transform(self.transformer_, self._check_X(X, reset=False))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities from the net trained on the distilled set."""
+        X = self._prepared(X)
+        return self.model_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Classes from the net trained on the distilled set."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # ---- the distilled set ---------------------------------------------------------------
+
+    @property
+    def synthetic_frame_(self) -> pd.DataFrame:
+        """Restart 0's synthetic rows in the original feature columns, with a ``label``."""
+        check_is_fitted(self, "model_")
+        frame = original_features(self.synthetic_X_, self.transformer_, self.preprocessing_)
+        frame["label"] = self.synthetic_y_
+        return frame
+
+    def train_model(self, learner="mlp2", *, restart: int = 0, seed: int = 0,
+                    strategy="raw") -> TrainedModel:
+        """A fresh model trained on the distilled set of one restart.
+
+        ``learner`` is an architecture (trained along the learned schedule, any architecture,
+        not only the one distilled for) or ``logreg`` / ``knn`` / ``rf`` / ``hgb`` (trained on
+        the pooled rows). The result predicts from raw rows like this estimator does.
+        """
+        check_is_fitted(self, "model_")
+        if not 0 <= restart < self.distilled_.n_restarts:
+            raise TabdistillError(f"restart {restart} does not exist; expected 0 to "
+                                  f"{self.distilled_.n_restarts - 1}")
+        model = fit_distilled(parse_learner(learner), self.distilled_, restart=restart,
+                              seed=seed, strategy=strategy)
+        return TrainedModel(self, model)
+
+    def score_model(self, learner, X, y, *, seed: int = 0, strategy="raw") -> dict:
+        """Accuracy on ``(X, y)`` of ``learner`` trained on each restart's distilled set."""
+        from .stats import summarize
+
+        accs = [self.train_model(learner, restart=r, seed=seed + r, strategy=strategy)
+                .score(X, y) for r in range(self.distilled_.n_restarts)]
+        return summarize(np.array(accs))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing == "impute"
+        tags.non_deterministic = False
+        return tags
+
+
+class TrainedModel:
+    """A model trained on a distilled set, predicting from raw rows (see ``train_model``)."""
+
+    def __init__(self, distiller: Distiller, model):
+        self.distiller, self.model = distiller, model
+
+    def predict(self, X) -> np.ndarray:
+        return self.distiller.classes_[self.model.predict(self.distiller._prepared(X))]
+
+    def score(self, X, y) -> float:
+        return float(np.mean(self.predict(X) == np.asarray(y)))

@@ -1,0 +1,126 @@
+"""The ``reproduce`` command: a thin view of :class:`Settings`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    from ..cli import _positive_int as parse
+
+    return parse(text)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole "
+                                         "numbers") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected whole numbers of at least 1")
+    return values
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "reproduce", help="run every experiment of the paper and write a report",
+        description="Reproduce the paper: full-data baselines, hyper-parameter sweeps, "
+                    "distillation for each net, the strategies for training longer, "
+                    "multi-architecture distillation and the cost against n. Writes "
+                    "tables/, figures/, report.md, report.html and results.json into --out; "
+                    "finished experiments are cached there (keyed by their settings) and "
+                    "reused by the next run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--quick", action="store_true",
+                   help="every part at reduced sizes (a few minutes): for CI and a first look")
+    p.add_argument("--out", default="results", metavar="DIR", help="output directory")
+    p.add_argument("--force", action="store_true",
+                   help="recompute every experiment instead of reusing the cache")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker processes for independent experiments (default: one per core)")
+    p.add_argument("--restarts", type=_positive_int, default=None,
+                   help="distillation restarts per net (default: 10, the paper's)")
+    p.add_argument("--outer-epochs", type=_positive_int, default=None,
+                   help="outer epochs of every distillation (default: 50)")
+    p.add_argument("--eval-inits", type=_positive_int, default=None,
+                   help="fresh nets trained per restart on distilled data (default: 10)")
+    p.add_argument("--baseline-inits", type=_positive_int, default=None,
+                   help="full-data inits per net (default: 25)")
+    p.add_argument("--baseline-epochs", type=_positive_int, default=None,
+                   help="full-data epochs (default: 500)")
+    p.add_argument("--gamma", type=float, default=None,
+                   help="lr decay per pass of strategies 2 and 3 (default: 0.98, the paper's "
+                        "text; the authors' code used 0.9)")
+    p.add_argument("--sweep-restarts", type=_positive_int, default=None,
+                   help="restarts at each point of the figure 4 sweeps (default: 5)")
+    p.add_argument("--complexity-ns", type=_ints, default=None, metavar="N,N,...",
+                   help="values of n for the cost measurement")
+    p.add_argument("--seed", type=int, default=None, help="seed of the distillations")
+    p.add_argument("--settings", metavar="JSON",
+                   help="further overrides of Settings as a JSON object, e.g. "
+                        "'{\"sweep_arch\": \"mlp4\"}'")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=run_reproduce)
+
+
+def settings_from(args):
+    """The :class:`Settings` the options describe (quick first, then each override)."""
+    from ..errors import TabdistillError
+    from .settings import Settings
+
+    s = Settings()
+    s = s.with_quick() if args.quick else s
+    d, b = {}, {}
+    if args.restarts is not None:
+        d["restarts"] = args.restarts
+    if args.outer_epochs is not None:
+        d["outer_epochs"] = args.outer_epochs
+    if args.seed is not None:
+        d["seed"] = args.seed
+    if args.baseline_inits is not None:
+        b["inits"] = args.baseline_inits
+    if args.baseline_epochs is not None:
+        b["epochs"] = args.baseline_epochs
+    top = {}
+    for name in ("eval_inits", "gamma", "sweep_restarts", "complexity_ns"):
+        if getattr(args, name) is not None:
+            top[name] = getattr(args, name)
+    if args.settings:
+        try:
+            extra = json.loads(args.settings)
+            if not isinstance(extra, dict):
+                raise ValueError("not an object")
+        except ValueError as err:
+            raise TabdistillError(f"--settings is not a JSON object ({err})") from None
+        unknown = sorted(set(extra) - set(s.as_dict()) - {"baseline", "distill"})
+        if unknown:
+            raise TabdistillError(f"unknown setting {unknown[0]!r}; expected one of "
+                                  f"{', '.join(s.as_dict())}")
+        d.update(extra.pop("distill", {}))
+        b.update(extra.pop("baseline", {}))
+        top.update({k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()})
+    s = s.replace(distill=s.distill.replace(**d).validate(), baseline=s.baseline.replace(**b),
+                  **top)
+    return s
+
+
+def run_reproduce(args) -> int:
+    from .run import reproduce
+
+    settings = settings_from(args)
+    start = time.perf_counter()
+    results = reproduce(settings, args.out, workers=args.workers, force=args.force,
+                        progress=not args.quiet)
+    out = Path(args.out)
+    print(f"reproduced the paper{' (quick run)' if settings.quick else ''} in "
+          f"{time.perf_counter() - start:.0f} s -> {out / 'report.html'}")
+    for row in results["rows"]:
+        if row["data"] in ("full", "all") or row["data"] == row["test_arch"]:
+            print(f"  {row['data']:>6} {row['strategy']:>4} -> {row['test_arch']:>6}: "
+                  f"{row['mean']:.3f} +- {row['std']:.3f}")
+    return 0

@@ -1,0 +1,203 @@
+"""The whole study in one call: plan the experiments, run the missing ones over an executor,
+gather what the report needs into ``results.json``, then draw the figures and write the report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..data import load_dataset
+from ..executor import get_executor
+from ..io import atomic_write_text, versions
+from .experiments import cache_key, load_entry, plan, run_task
+from .settings import Settings
+
+PARTS = ("section 4", "section 5.1", "section 5.2-5.3", "section 6", "section 3")
+
+
+def reproduce(settings: Settings, out: str | Path, *, workers: int | None = None,
+              force: bool = False, progress: bool = True) -> dict:
+    """Runs (or reuses from ``out/cache``) every experiment; writes results, figures, report.
+
+    Returns the results dict that was written to ``out/results.json``.
+    """
+
+    out = Path(out)
+    cache = out / "cache"
+    start = time.perf_counter()
+    tasks = [(part, name, spec, cache_key(name, spec)) for part, name, spec in plan(settings)]
+    done = {} if force else {key: hit for *_, key in tasks
+                             if (hit := load_entry(cache / key)) is not None}
+    todo = [t for t in tasks if t[3] not in done]
+    with _watch(cache, [t[3] for t in todo], len(done), len(tasks), progress):
+        fresh = get_executor(workers).map(run_task, [(n, s, str(cache), force)
+                                                     for _, n, s, _ in todo])
+    for t, result in zip(todo, fresh, strict=True):
+        done[t[3]] = result
+    entries = [(part, name, spec, done[key], key not in {t[3] for t in todo})
+               for part, name, spec, key in tasks]
+    compute_wall = time.perf_counter() - start
+    results = gather(settings, entries, compute_wall)
+    atomic_write_text(out / "results.json", json.dumps(results, separators=(",", ":")))
+    render(results, out)
+    return results
+
+
+def render(results: dict, out: str | Path) -> None:
+    """Draws every figure and writes the tables and the report from ``results`` alone."""
+    from .figures import draw_all
+    from .report import write_report, write_tables
+
+    out = Path(out)
+    start = time.perf_counter()
+    figures = draw_all(results, out / "figures")
+    tables = write_tables(results, out / "tables")
+    results["timing"]["report_seconds"] = round(time.perf_counter() - start, 1)
+    write_report(results, figures, tables, out)
+
+
+class _watch:
+    """A tqdm bar of finished experiments, fed by polling the cache (works with any executor,
+    since workers write their entries there as they finish)."""
+
+    def __init__(self, cache: Path, keys: list[str], done: int, total: int, enabled: bool):
+        self.cache, self.keys, self.done, self.total = cache, keys, done, total
+        self.enabled = enabled and bool(keys)
+        self.stop = threading.Event()
+
+    def __enter__(self):
+        if self.enabled:
+            self.bar = tqdm(total=self.total, initial=self.done, desc="experiments",
+                            unit="exp", file=sys.stderr)
+            self.thread = threading.Thread(target=self._poll, daemon=True)
+            self.thread.start()
+        return self
+
+    def _poll(self):
+        while not self.stop.wait(1.0):
+            finished = sum((self.cache / k / "meta.json").exists() for k in self.keys)
+            self.bar.update(self.done + finished - self.bar.n)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.stop.set()
+            self.thread.join()
+            self.bar.update(self.total - self.bar.n if exc[0] is None else 0)
+            self.bar.close()
+
+
+# ---- gathering: from cache entries to the JSON the report is drawn from --------------------
+
+def band(values, *, resamples: int = 1000, seed: int = 0) -> dict:
+    """Mean and 95% percentile-bootstrap band of the mean, per column of ``values[N, C]``."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v.reshape(-1, v.shape[-1])
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), size=(resamples, len(v)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5], axis=0)
+    return {"mean": _r(v.mean(0)), "low": _r(low), "high": _r(high)}
+
+
+def _r(a, digits: int = 5):
+    return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
+
+
+def gather(settings: Settings, entries: list, wall: float) -> dict:
+    """Everything the figures and the report need, as plain JSON-able values."""
+    s = settings
+    ds = load_dataset(s.dataset, test_size=s.test_size, seed=s.split_seed)
+    timing = {p: {"seconds": 0.0, "experiments": 0, "cached": 0} for p in PARTS}
+    results = {
+        "settings": s.as_dict(), "quick": s.quick, "versions": versions(),
+        "dataset": {"name": ds.name, "X_train": _r(ds.X_train, 4), "y_train": ds.y_train.tolist(),
+                    "X_test": _r(ds.X_test, 4), "y_test": ds.y_test.tolist()},
+        "full": {}, "distilled": {}, "sweeps": {}, "complexity": {}, "rows": [],
+        "timing": {"parts": timing, "compute_wall_seconds": round(wall, 1)},
+    }
+    for part, name, spec, res, cached in entries:
+        t = timing[part]
+        t["seconds"] += float(res["seconds"])
+        t["experiments"] += 1
+        t["cached"] += int(cached)
+        if name == "full_data":
+            results["full"][spec["baseline"]["arch"]] = _full(res)
+        elif name == "distillation":
+            results["distilled"][spec["kind"]] = _distilled(spec, res)
+        elif name == "sweep_point":
+            sweep = results["sweeps"].setdefault(spec["param"], {})
+            sweep[str(spec["value"])] = {"accuracy": _r(res["accuracy"].ravel()),
+                                         "seconds": float(res["seconds"])}
+        elif name == "complexity":
+            results["complexity"] = {k: (_r(v, 9) if isinstance(v, np.ndarray) else v)
+                                     for k, v in res.items() if k != "cached"}
+    for p in timing.values():
+        p["seconds"] = round(p["seconds"], 1)
+    for param, points in results["sweeps"].items():  # in swept order
+        results["sweeps"][param] = dict(sorted(points.items(), key=lambda kv: int(kv[0])))
+    results["rows"] = accuracy_rows(results)
+    return results
+
+
+def _full(res: dict) -> dict:
+    out = {"accuracy": _r(res["accuracy"]), "logloss": _r(res["logloss"]),
+           "curve_accuracy": band(res["curve_accuracy"]),
+           "curve_logloss": band(res["curve_logloss"]),
+           "seconds": float(res["seconds"])}
+    if "grid_prob" in res:
+        out["grid"] = {"x": _r(res["grid_x"], 4), "y": _r(res["grid_y"], 4),
+                       "prob": _r(res["grid_prob"], 3)}
+    return out
+
+
+def _distilled(spec: dict, res: dict) -> dict:
+    r = int(res["median_restart"])
+    out = {"median_restart": r, "x": _r(res["x"][r], 4), "labels": res["labels"].tolist(),
+           "lrs": band(res["lrs"]), "lrs_per_restart": _r(res["lrs"]),
+           "loss": band(res["loss_history"]), "config": spec["distill"], "eval": {},
+           "grids": {}, "seconds": float(res["seconds"]),
+           "distill_seconds": float(res["distill_seconds"])}
+    for strategy in spec["eval"]["strategies"]:
+        for arch in spec["eval"]["archs"]:
+            key = f"{strategy}.{arch}"
+            out["eval"].setdefault(strategy, {})[arch] = {
+                "accuracy": _r(res[f"accuracy.{key}"].ravel()),
+                "logloss": _r(res[f"logloss.{key}"].ravel()),
+                "steps": res[f"curve_steps.{key}"].tolist(),
+                "curve_accuracy": band(res[f"curve_accuracy.{key}"]),
+                "curve_logloss": band(res[f"curve_logloss.{key}"]),
+            }
+        for arch in spec["eval"]["archs"]:
+            if f"grid_prob.{arch}" in res:
+                out["grids"][arch] = {"x": _r(res[f"grid_x.{arch}"], 4),
+                                      "y": _r(res[f"grid_y.{arch}"], 4),
+                                      "prob": _r(res[f"grid_prob.{arch}"], 3)}
+    return out
+
+
+def accuracy_rows(results: dict) -> list[dict]:
+    """The tidy table: one row per (data, strategy, test architecture)."""
+    from ..stats import summarize
+
+    rows = []
+
+    def add(data, strategy, arch, values):
+        s = summarize(values)
+        rows.append({"data": data, "strategy": strategy, "test_arch": arch,
+                     "mean": round(s["mean"], 4), "std": round(s["std"], 4),
+                     "ci_low": round(s["ci95"][0], 4), "ci_high": round(s["ci95"][1], 4),
+                     "n": s["n"]})
+
+    for arch, res in results["full"].items():
+        add("full", "full", arch, res["accuracy"])
+    for kind, res in results["distilled"].items():
+        for strategy, per_arch in res["eval"].items():
+            for arch, ev in per_arch.items():
+                add(kind, strategy, arch, ev["accuracy"])
+    return rows
