@@ -153,8 +153,9 @@ def test_corrupted_or_foreign_directories(tmp_path, capsys, distilled_dir, comma
 
 @pytest.mark.parametrize("args, message", [
     (["compare", "no-such.csv"], "no such dataset or file"),
-    (["export", "no-such-dir"], "no distilled directory"),
-    (["distill", "iris", "--steps", "0"], "expected at least 1"),
+    pytest.param(["export", "no-such-dir"], "no distilled directory", marks=pytest.mark.slow),
+    pytest.param(["distill", "iris", "--steps", "0"], "expected at least 1",
+                 marks=pytest.mark.slow),
 ])
 def test_a_real_process_prints_one_line(tmp_path, args, message):
     proc = subprocess.run([sys.executable, "-m", "tabdistill.cli", *args], capture_output=True,

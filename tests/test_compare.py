@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tabdistill.cli import main
-from tabdistill.compare import kmeans_centroids, stratified_subset
+from tabdistill.compare import Comparison, format_table, kmeans_centroids, stratified_subset
 from tabdistill.config import DistillConfig
 from tabdistill.sizing import fit_budget
 
@@ -31,20 +31,23 @@ def test_budget_rule(budget, steps, per_class):
 
 def test_compare_json_table_and_plot(tmp_path, capsys):
     plot = tmp_path / "cmp.png"
-    args = ["compare", "iris", *TINY, "--budget", "12", "--learners", "mlp2,logreg,knn,rf,hgb"]
-    assert main([*args, "--json", "--plot", str(plot)]) == 0
+    assert main(["compare", "iris", *TINY, "--budget", "12", "--learners", "mlp2,knn,hgb",
+                 "--json", "--plot", str(plot)]) == 0
     result = json.loads(capsys.readouterr().out)
     rows = result["rows"]
-    assert len(rows) == 4 * 5
+    assert len(rows) == 4 * 3
     assert {r["method"] for r in rows} == {"full", "distilled", "random", "kmeans"}
     for r in rows:
         assert {"method", "learner", "accuracy_mean", "accuracy_std", "ci95", "n_rows"} <= set(r)
         assert 0 <= r["accuracy_mean"] <= 1 and r["ci95"][0] <= r["ci95"][1]
         assert r["n_rows"] == (100 if r["method"] == "full" else 12)
+        assert r["n"] == 2  # one score per restart
     assert plot.stat().st_size > 1000
-    assert main([*args[:-2], "--learners", "knn"]) == 0
-    table = capsys.readouterr().out
-    assert "distilled" in table and "kmeans" in table and "verdict" in table
+    table = format_table(Comparison(
+        dataset="iris", rows=rows, n_train=100, n_test=50, n_rows=12, restarts=2,
+        imbalanced=True, config=DistillConfig()))
+    assert "distilled" in table and "kmeans" in table and "balanced acc." in table
+    assert table.splitlines()[-1].startswith("verdict (mean accuracy): mlp2: distilled")
 
 
 def test_compare_refuses_a_set_as_big_as_the_data(capsys):

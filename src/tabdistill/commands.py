@@ -55,7 +55,7 @@ def add_compare(sub) -> None:
     add_data_options(p)
     size = p.add_mutually_exclusive_group()
     size.add_argument("--budget", type=_positive_int, default=None, metavar="N",
-                      help="synthetic rows in total (default: 10 steps x 2 per class)")
+                      help="synthetic rows in total (default: 10 steps x 1 per class)")
     size.add_argument("--per-class", type=_positive_int, default=None, metavar="K",
                       help="synthetic objects per class per step")
     p.add_argument("--learners", default=",".join(DEFAULT_LEARNERS),
@@ -69,7 +69,7 @@ def add_compare(sub) -> None:
     p.add_argument("--models", type=_positive_int, default=None,
                    help="internal models per outer step (default 3)")
     p.add_argument("--outer-epochs", type=_positive_int, default=None,
-                   help="outer epochs (default: about 600 outer steps, at most 50 epochs)")
+                   help="outer epochs (default: about 600 outer steps)")
     p.add_argument("--restarts", type=_positive_int, default=5,
                    help="repetitions of everything (distillation, subsets, learner seeds)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the restarts")

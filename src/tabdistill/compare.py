@@ -8,8 +8,9 @@ one vectorised distillation), a new random subset, new k-means seeds and new lea
 so the spread over restarts covers every source of chance.
 
 Defaults (:func:`default_config`) are sized for a quick, meaningful answer: 10 synthetic
-batches of 2 rows per class (20 rows per class), 3 internal epochs, and enough outer epochs
-for about 600 outer steps (at most 50).
+batches of one row per class (10 rows per class, the classic "10 per class" setting of dataset
+distillation), 3 internal epochs (30 inner steps), and enough outer epochs for about 600 outer
+steps (at least 1, at most 500), whatever the table's size.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ from .config import DistillConfig
 from .data import Dataset
 from .distill import distill
 from .errors import TabdistillError
-from .learners import (DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled,
-                       parse_learners)
+from .learners import DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled, parse_learners
 from .sizing import fit_budget, n_synthetic
 from .stats import summarize
 
@@ -73,8 +73,8 @@ class Comparison:
 def default_config(dataset: Dataset, **overrides) -> DistillConfig:
     """The compare command's distillation settings for ``dataset`` (see the module doc)."""
     per_epoch = math.ceil(dataset.X_train.shape[0] / DistillConfig.batch_size)
-    outer_epochs = int(np.clip(round(TARGET_OUTER_STEPS / per_epoch), 1, 50))
-    base = DistillConfig(steps=10, epochs=3, per_class=2, outer_epochs=outer_epochs)
+    outer_epochs = int(np.clip(round(TARGET_OUTER_STEPS / per_epoch), 1, 500))
+    base = DistillConfig(steps=10, epochs=3, per_class=1, outer_epochs=outer_epochs)
     return base.replace(**{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -123,7 +123,7 @@ def compare(
     learners=DEFAULT_LEARNERS,
     restarts: int = 5,
     seed: int = 0,
-    recipe: NetRecipe = NetRecipe(),
+    recipe: NetRecipe | None = None,
     progress=None,
 ) -> Comparison:
     """Trains every learner on the four sets, ``restarts`` times, and scores it on the test part.
@@ -135,10 +135,11 @@ def compare(
       learners: learner names (see :mod:`.learners`).
       restarts: independent repetitions of everything.
       seed: base seed of the restarts.
-      recipe: how nets are trained on plain rows.
+      recipe: how nets are trained on plain rows (default :class:`NetRecipe`).
       progress: called with a line of text as each stage finishes.
     """
     learners = parse_learners(learners)
+    recipe = recipe or NetRecipe()
     if not isinstance(restarts, int) or restarts < 1:
         raise TabdistillError(f"restarts is {restarts}; expected at least 1")
     config = config or default_config(dataset)

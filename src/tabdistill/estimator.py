@@ -21,8 +21,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
-                                      column_or_1d, validate_data)
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from .config import DistillConfig
 from .data import MAX_CATEGORIES, Dataset, fit_preprocessing, inspect_features, transform
@@ -40,7 +45,8 @@ class Distiller(ClassifierMixin, BaseEstimator):
 
     Parameters mirror :class:`tabdistill.DistillConfig` (``arch`` a comma-separated string);
     ``budget`` (total synthetic rows) replaces ``per_class`` when given; ``outer_epochs=None``
-    runs about 600 outer steps (at most 50 epochs). ``missing`` and ``max_categories`` are the
+    runs about 600 outer steps. The defaults are those of ``tabdistill compare`` (10 steps of
+    one row per class, 3 internal epochs), not the paper's larger set. ``missing`` and ``max_categories`` are the
     preprocessing options of :mod:`tabdistill.data`.
 
     Fitted attributes: ``distilled_`` (:class:`~tabdistill.DistilledData`, all restarts),
@@ -52,7 +58,7 @@ class Distiller(ClassifierMixin, BaseEstimator):
     behind ``predict``).
     """
 
-    def __init__(self, *, arch="mlp2", steps=10, epochs=3, per_class=2, budget=None, models=3,
+    def __init__(self, *, arch="mlp2", steps=10, epochs=3, per_class=1, budget=None, models=3,
                  outer_epochs=None, batch_size=64, outer_lr=0.01, init_lr=0.02,
                  learn_labels=False, restarts=1, missing="impute",
                  max_categories=MAX_CATEGORIES, random_state=0):
@@ -113,7 +119,7 @@ class Distiller(ClassifierMixin, BaseEstimator):
         outer_epochs = self.outer_epochs
         if outer_epochs is None:
             per_epoch = -(-n_rows // self.batch_size) if isinstance(self.batch_size, int) else 1
-            outer_epochs = int(np.clip(round(TARGET_OUTER_STEPS / per_epoch), 1, 50))
+            outer_epochs = int(np.clip(round(TARGET_OUTER_STEPS / per_epoch), 1, 500))
         seed = self.random_state if self.random_state is not None else 0
         if not isinstance(seed, int | np.integer):
             raise ValueError(f"random_state is {seed!r}; expected an int or None")

@@ -22,6 +22,7 @@ side are merged into one, and products with a side of 1 or 2 become fused elemen
 from __future__ import annotations
 
 import math
+import os
 from functools import partial
 from typing import NamedTuple
 
@@ -35,6 +36,8 @@ MEMORY_MODES = ("store", "checkpoint")
 
 # A product whose contracted or free side is at most this runs as fused elementwise code.
 _SMALL = 2
+import os
+_MERGE = os.environ.get("MERGE", "1") == "1"
 
 
 # ---- small matrix products in the layouts XLA:CPU runs fastest ----------------------------
@@ -75,7 +78,7 @@ def _fused(product, pairs, axis_a, axis_b):
     """``sum(product(a, b) for a, b in pairs)``, as one product of concatenations when big."""
     a, b = pairs[0]
     small = min(*a.shape[1:], *b.shape) <= _SMALL
-    if small or len(pairs) == 1:
+    if small or len(pairs) == 1 or not _MERGE:
         return sum(product(a, b) for a, b in pairs)
     return product(jnp.concatenate([a for a, _ in pairs], axis_a),
                    jnp.concatenate([b for _, b in pairs], axis_b))
@@ -166,15 +169,14 @@ def _backprop(name: str, layers, x, targets):
 
 def _reverse_step(name: str, layers, x, targets, lr, tape: _Tape, bar):
     """The reverse of ``p' = p - lr * g(p; x, t)``: from the cotangent ``bar`` of ``p'``, the
-    cotangents of ``p`` (``bar`` plus the Hessian term), ``x``, ``t`` and ``lr``."""
+    cotangents of ``p`` (``bar`` plus the Hessian term), ``x`` and ``t``. (That of ``lr`` is
+    ``-<g, bar>``.)"""
     act = _act(name)
     n = len(layers)
     acts = (x, *tape.acts)
     zs = tape.zs or (None,) * (n - 1)
     # The cotangent of the gradient g is -lr * bar.
     g_bar = [(-lr * wb, -lr * bb) for wb, bb in bar]
-    lr_bar = -sum(jnp.vdot(g, b) for pair_g, pair_b in zip(tape.grads, bar, strict=True)
-                  for g, b in zip(pair_g, pair_b, strict=True))
     # Reverse of the backward pass, first layer to last: the cotangents of the deltas.
     e_bar, s_bar, delta_bar = [None] * (n - 1), [None] * (n - 1), None
     slopes = [act.slope(zs[i], acts[i + 1], name) for i in range(n - 1)]
@@ -202,7 +204,7 @@ def _reverse_step(name: str, layers, x, targets, lr, tape: _Tape, bar):
         w_bar = _fused(_tn, pairs, 0, 0)
         new_bar[i] = (bar[i][0] + w_bar, bar[i][1] + jnp.sum(z_bar, 0))
         a_bar = _fused(_nt, [(tape.deltas[i], g_bar[i][0]), (z_bar, layers[i][0])], -1, -1)
-    return tuple(new_bar), a_bar, t_bar, lr_bar
+    return tuple(new_bar), a_bar, t_bar
 
 
 def sgd_step(arch: Architecture, params, x: jax.Array, targets: jax.Array, lr: jax.Array):
@@ -218,6 +220,82 @@ def reference_sgd_step(arch: Architecture, params, x, targets, lr):
 
 
 # ---- the unrolled loop --------------------------------------------------------------------
+#
+# Inside the loops each model is one flat vector (its layers' W and b, raveled in order) and
+# each step's residuals are another, so that a loop carries one buffer and stores one slab per
+# step instead of one per array.
+
+
+def _pack(arrays) -> jax.Array:
+    return jnp.concatenate([jnp.ravel(a) for a in arrays])
+
+
+def _unpack(flat: jax.Array, shapes) -> list:
+    out, offset = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        out.append(flat[offset : offset + size].reshape(shape))
+        offset += size
+    return out
+
+
+class _Layout(NamedTuple):
+    """The static shapes of one model's flat parameters and of one step's flat residuals."""
+
+    name: str  # the activation
+    layers: tuple  # (n_in, n_out) per layer
+    rows: int  # P, objects per batch
+    store_tape: bool
+
+    @property
+    def param_shapes(self):
+        return [s for n_in, n_out in self.layers for s in ((n_in, n_out), (n_out,))]
+
+    @property
+    def n_params(self):
+        return sum(math.prod(s) for s in self.param_shapes)
+
+    def params(self, flat):
+        p = _unpack(flat, self.param_shapes)
+        return tuple(zip(p[::2], p[1::2], strict=True))
+
+    def tape_shapes(self):
+        act = _act(self.name)
+        hidden = [(self.rows, n_out) for _, n_out in self.layers[:-1]]
+        logits = [(self.rows, self.layers[-1][1])]
+        deltas = [(self.rows, n_out) for _, n_out in self.layers]
+        return (hidden, hidden if act.needs_z else [], logits, deltas,
+                hidden if act.curved else [])
+
+    def pack_kept(self, p_flat, g_flat, tape: _Tape):
+        if not self.store_tape:
+            return p_flat
+        return _pack([p_flat, g_flat, *tape.acts, *tape.zs, tape.logits, *tape.deltas,
+                      *tape.es])
+
+    def unpack_kept(self, kept, x, targets):
+        """The parameters, the gradient and the tape of one step (recomputed if not kept)."""
+        if not self.store_tape:
+            p = self.params(kept)
+            grads, tape = _backprop(self.name, p, x, targets)
+            return p, tape._replace(grads=_pack(jax.tree.leaves(grads)))
+        p_flat, g_flat = kept[: self.n_params], kept[self.n_params : 2 * self.n_params]
+        groups = self.tape_shapes()
+        pieces = _unpack(kept[2 * self.n_params :], [s for g in groups for s in g])
+        split = []
+        for g in groups:
+            split.append(tuple(pieces[: len(g)]))
+            pieces = pieces[len(g) :]
+        acts, zs, (logits,), deltas, es = split
+        return self.params(p_flat), _Tape(acts, zs, logits, deltas, es, g_flat)
+
+
+def _layout(name, params, x_steps, store_tape) -> _Layout:
+    layers = tuple(w.shape for w, _ in params)
+    return _Layout(name, layers, x_steps.shape[1], store_tape)
+
+
+_STORE_TAPE = os.environ.get("TAPE", "1") == "1"
 
 
 def unroll(
@@ -251,29 +329,36 @@ def unroll(
     n = lrs.shape[0]
     length = min(n, segment or max(1, math.ceil(math.sqrt(n))))
     params = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in params)
-    return _unroll(arch.activation, memory, length, params, x_steps, t_steps, batch_index, lrs)
+    layout = _layout(arch.activation, params, x_steps, _STORE_TAPE)
+    flat = _unroll(layout, memory, length, _pack(jax.tree.leaves(params)), x_steps, t_steps,
+                   batch_index, lrs)
+    return layout.params(flat)
 
 
-def _run(name, params, x_steps, t_steps, batch_index, lrs, keep: bool):
-    """Scans the steps; with ``keep``, also returns each step's parameters and tape."""
+def _run(layout: _Layout, flat, x_steps, t_steps, batch_index, lrs, keep: bool):
+    """Scans the steps; with ``keep``, also returns what each step's reverse needs."""
 
-    def step(p, inputs):
+    def step(p_flat, inputs):
         i, lr = inputs
-        grads, tape = _backprop(name, p, x_steps[i], t_steps[i])
-        new = jax.tree.map(lambda q, g: q - lr * g, p, grads)
-        return new, ((p, tape) if keep else None)
+        grads, tape = _backprop(layout.name, layout.params(p_flat), x_steps[i], t_steps[i])
+        g_flat = _pack(jax.tree.leaves(grads))
+        kept = layout.pack_kept(p_flat, g_flat, tape) if keep else None
+        return p_flat - lr * g_flat, kept
 
-    return lax.scan(step, params, (batch_index, lrs))
+    return lax.scan(step, flat, (batch_index, lrs))
 
 
-def _reverse(name, kept, x_steps, t_steps, batch_index, lrs, bar):
-    """Steps back through the steps whose parameters and tapes are ``kept``."""
+def _reverse(layout: _Layout, kept, x_steps, t_steps, batch_index, lrs, bar):
+    """Steps back through the steps whose residuals are ``kept``."""
 
     def back(bar, inputs):
-        (p, tape), i, lr = inputs
-        bar, x_bar, t_bar, lr_bar = _reverse_step(name, p, x_steps[i], t_steps[i], lr, tape,
-                                                  bar)
-        return bar, (x_bar, t_bar, lr_bar)
+        kept, i, lr = inputs
+        x, t = x_steps[i], t_steps[i]
+        p, tape = layout.unpack_kept(kept, x, t)
+        new_bar, x_bar, t_bar = _reverse_step(layout.name, p, x, t, lr, tape,
+                                              layout.params(bar))
+        lr_bar = -jnp.vdot(tape.grads, bar)
+        return _pack(jax.tree.leaves(new_bar)), (x_bar, t_bar, lr_bar)
 
     return lax.scan(back, bar, (kept, batch_index, lrs), reverse=True)
 
@@ -287,34 +372,34 @@ def _pad(batch_index, lrs, length: int):
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
-def _unroll(name, memory, length, params, x_steps, t_steps, batch_index, lrs):
-    return _run(name, params, x_steps, t_steps, batch_index, lrs, keep=False)[0]
+def _unroll(layout, memory, length, flat, x_steps, t_steps, batch_index, lrs):
+    return _run(layout, flat, x_steps, t_steps, batch_index, lrs, keep=False)[0]
 
 
-def _unroll_fwd(name, memory, length, params, x_steps, t_steps, batch_index, lrs):
+def _unroll_fwd(layout, memory, length, flat, x_steps, t_steps, batch_index, lrs):
     if memory == "store":
-        final, kept = _run(name, params, x_steps, t_steps, batch_index, lrs, keep=True)
+        final, kept = _run(layout, flat, x_steps, t_steps, batch_index, lrs, keep=True)
     else:
         def segment(p, seg):
-            return _run(name, p, x_steps, t_steps, *seg, keep=False)[0], p
+            return _run(layout, p, x_steps, t_steps, *seg, keep=False)[0], p
 
-        final, kept = lax.scan(segment, params, _pad(batch_index, lrs, length))
+        final, kept = lax.scan(segment, flat, _pad(batch_index, lrs, length))
     return final, (kept, x_steps, t_steps, batch_index, lrs)
 
 
-def _unroll_bwd(name, memory, length, residuals, bar):
+def _unroll_bwd(layout, memory, length, residuals, bar):
     kept, x_steps, t_steps, batch_index, lrs = residuals
     if memory == "store":
-        bar, (x_bar, t_bar, lr_bar) = _reverse(name, kept, x_steps, t_steps, batch_index, lrs,
-                                               bar)
+        bar, (x_bar, t_bar, lr_bar) = _reverse(layout, kept, x_steps, t_steps, batch_index,
+                                               lrs, bar)
         index = batch_index
     else:
         segments = _pad(batch_index, lrs, length)
 
         def segment(bar, inputs):
             start, (seg_index, seg_lrs) = inputs
-            _, seg_kept = _run(name, start, x_steps, t_steps, seg_index, seg_lrs, keep=True)
-            return _reverse(name, seg_kept, x_steps, t_steps, seg_index, seg_lrs, bar)
+            _, seg_kept = _run(layout, start, x_steps, t_steps, seg_index, seg_lrs, keep=True)
+            return _reverse(layout, seg_kept, x_steps, t_steps, seg_index, seg_lrs, bar)
 
         bar, (x_bar, t_bar, lr_bar) = lax.scan(segment, bar, (kept, segments), reverse=True)
         x_bar, t_bar = (v.reshape(-1, *v.shape[2:]) for v in (x_bar, t_bar))

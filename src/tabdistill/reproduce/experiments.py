@@ -22,7 +22,7 @@ import numpy as np
 from ..baseline import BaselineConfig, train_full
 from ..config import DistillConfig
 from ..data import Dataset, load_dataset
-from ..distill import distill
+from ..distill import DistilledData, distill
 from ..evaluate import EVAL_SALT, evaluate
 from ..inner import MEMORY_MODES, unroll
 from ..io import atomic_dir, versions
@@ -45,17 +45,14 @@ def _config(config) -> dict:
 
 
 def plan(s: Settings) -> list[tuple[str, str, dict]]:
-    """Every experiment of the study as ``(part, experiment name, spec)``, longest first."""
+    """The experiments that need nothing but the data, as ``(part, name, spec)``, longest first.
+
+    The evaluations of distilled data come second (:func:`plan_evaluations`): they need the
+    distilled sets, and grouping them by test net lets each worker compile each program once.
+    """
     data = _data_spec(s)
-    eval_spec = {"inits": s.eval_inits, "archs": list(s.archs), "strategies": list(s.strategies),
-                 "strategy_epochs": s.strategy_epochs, "gamma": s.gamma}
-    tasks = []
-    for kind in ("all", *reversed(s.archs)):  # the multi-arch and deep nets take longest
-        archs = tuple(s.archs) if kind == "all" else (kind,)
-        config = s.distill.replace(arch=archs, models=max(s.distill.models, len(archs)))
-        part = "section 6" if kind == "all" else "section 5.2-5.3"
-        tasks.append((part, "distillation", {"data": data, "kind": kind, "grid": s.grid,
-                                             "distill": _config(config), "eval": eval_spec}))
+    tasks = [(_part(kind), "distillation", distillation_spec(s, kind))
+             for kind in ("all", *reversed(s.archs))]  # the multi-arch and deep nets: longest
     sweeps = [("epochs", v, dict(epochs=v, steps=1, models=1)) for v in s.sweep_epochs]
     sweeps += [("steps", v, dict(epochs=1, steps=v, models=1)) for v in s.sweep_steps]
     sweeps += [("models", v, dict(epochs=1, steps=s.sweep_models_steps, models=v))
@@ -67,12 +64,37 @@ def plan(s: Settings) -> list[tuple[str, str, dict]]:
         tasks.append(("section 5.1", "sweep_point", {
             "data": data, "param": param, "value": value, "distill": _config(config),
             "inits": s.eval_inits}))
-    for arch in s.archs:
-        tasks.append(("section 4", "full_data", {
-            "data": data, "baseline": _config(s.baseline.replace(arch=arch)), "grid": s.grid}))
     tasks.append(("section 3", "complexity", {
         "data": data, "arch": s.complexity_arch, "ns": list(s.complexity_ns),
         "repeats": s.complexity_repeats, "distill": _config(s.distill)}))
+    for arch in s.archs:
+        tasks.append(("section 4", "full_data", {
+            "data": data, "baseline": _config(s.baseline.replace(arch=arch)), "grid": s.grid}))
+    return tasks
+
+
+def _part(kind: str) -> str:
+    return "section 6" if kind == "all" else "section 5.2-5.3"
+
+
+def distillation_spec(s: Settings, kind: str) -> dict:
+    archs = tuple(s.archs) if kind == "all" else (kind,)
+    config = s.distill.replace(arch=archs, models=max(s.distill.models, len(archs)))
+    return {"data": _data_spec(s), "kind": kind, "distill": _config(config)}
+
+
+def plan_evaluations(s: Settings) -> list[tuple[str, str, dict]]:
+    """Fresh nets of each test arch trained on every distilled set: one task per test arch and
+    per schedule length (the raw steps, or the longer strategies)."""
+    tasks = []
+    groups = [[x for x in s.strategies if x == "raw"], [x for x in s.strategies if x != "raw"]]
+    for group in (g for g in reversed(groups) if g):
+        for arch in reversed(s.archs):
+            tasks.append(("evaluation", "evaluation", {
+                "data": _data_spec(s), "arch": arch, "strategies": group,
+                "distilled": {k: distillation_spec(s, k) for k in ("all", *s.archs)},
+                "inits": s.eval_inits, "strategy_epochs": s.strategy_epochs, "gamma": s.gamma,
+                "grid": s.grid}))
     return tasks
 
 
@@ -105,18 +127,27 @@ def save_entry(path: Path, name: str, spec: dict, result: dict) -> None:
 
 
 def run_task(task: tuple) -> dict:
-    """Runs one experiment unless the cache has it: ``task = (name, spec, cache_dir, force)``.
+    """Runs one experiment unless the cache has it.
 
+    ``task = (name, spec, cache_dir, force, inputs, fast_compile)``: ``inputs`` are results of
+    earlier experiments it needs (determined by its spec); ``fast_compile`` trades run time
+    for compile time, for programs that run for less time than XLA takes to optimise them
+    (the same numbers up to float rounding, so it is not part of the cache key).
     Returns the result with ``seconds`` (compute time when it was made) and ``cached``.
     """
-    name, spec, cache_dir, force = task
+    name, spec, cache_dir, force, inputs, fast_compile = task
     path = Path(cache_dir) / cache_key(name, spec)
     if not force:
         hit = load_entry(path)
         if hit is not None:
             return {**hit, "cached": True}
+    saved = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", bool(fast_compile))
     start = time.perf_counter()
-    result = EXPERIMENTS[name](spec)
+    try:
+        result = EXPERIMENTS[name](spec, inputs)
+    finally:
+        jax.config.update("jax_disable_most_optimizations", saved)
     result["seconds"] = round(time.perf_counter() - start, 2)
     save_entry(path, name, spec, result)
     return {**result, "cached": False}
@@ -152,6 +183,7 @@ def median_index(values: np.ndarray) -> int:
 
 
 def _strategy(name: str, config: DistillConfig, ev: dict):
+    """Strategy ``name`` stretched to ``strategy_epochs`` epochs of ``config.steps`` steps."""
     total = ev["strategy_epochs"]
     return parse_strategy(name, epochs=total, times=max(1, total // config.epochs),
                           extra=max(0, total - config.epochs), gamma=ev["gamma"])
@@ -159,7 +191,7 @@ def _strategy(name: str, config: DistillConfig, ev: dict):
 
 # ---- section 4: full-data baselines --------------------------------------------------------
 
-def full_data(spec: dict) -> dict:
+def full_data(spec: dict, inputs=None) -> dict:
     """Fresh nets on the whole train part: accuracy, convergence, the median model's boundary."""
     dataset = _dataset(spec)
     config = BaselineConfig(**spec["baseline"])
@@ -176,37 +208,52 @@ def full_data(spec: dict) -> dict:
 
 # ---- sections 5.2, 5.3 and 6: distillation and every evaluation of its data ----------------
 
-def distillation(spec: dict) -> dict:
-    """Distils for ``kind`` (one arch, or ``all``), then trains every test arch on the result
-    with every strategy; keeps the synthetic data, lrs, curves and the median models."""
+def distillation(spec: dict, inputs=None) -> dict:
+    """Distils for ``kind`` (one arch, or ``all`` of them as internal models)."""
     dataset = _dataset(spec)
     config = DistillConfig(**{**spec["distill"], "arch": tuple(spec["distill"]["arch"])})
-    ev = spec["eval"]
     with progress_bar(config.outer_epochs, f"distilling for {spec['kind']}") as bar:
         distilled = distill(dataset, config, progress=bar)
-    out = {"x": distilled.x, "labels": distilled.labels, "lrs": distilled.lrs,
-           "loss_history": distilled.loss_history, "distill_seconds": distilled.seconds}
-    for arch in ev["archs"]:
-        for name in ev["strategies"]:
-            strategy = _strategy(name, config, ev)
+    return {"x": distilled.x, "targets": distilled.targets, "labels": distilled.labels,
+            "lrs": distilled.lrs, "loss_history": distilled.loss_history,
+            "restart_ids": np.asarray(distilled.restart_ids),
+            "distill_seconds": distilled.seconds}
+
+
+def evaluation(spec: dict, inputs: dict) -> dict:
+    """Trains fresh ``arch`` nets on every distilled set (``inputs``: kind -> distillation
+    result) with each strategy of the group; for the net's own data, also draws the median
+    model's decision boundary (figure 3 b, d)."""
+    dataset = _dataset(spec)
+    arch, out = spec["arch"], {}
+    for kind, dspec in spec["distilled"].items():
+        distilled = _distilled(dspec, inputs[kind], dataset)
+        config = distilled.config
+        for name in spec["strategies"]:
+            strategy = _strategy(name, config, spec)
             every = max(1, config.steps // 4) if strategy.kind == "raw" else config.steps
             e = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
-                         strategy=strategy, inits=ev["inits"], record_every=every)
-            key = f"{name}.{arch}"
+                         strategy=strategy, inits=spec["inits"], record_every=every)
+            key = f"{kind}.{name}"
             out[f"accuracy.{key}"] = e.accuracy
             out[f"logloss.{key}"] = e.logloss
             out[f"curve_steps.{key}"] = e.curve_steps
             out[f"curve_accuracy.{key}"] = e.curve_accuracy
             out[f"curve_logloss.{key}"] = e.curve_logloss
-    own = list(config.arch) if spec["kind"] == "all" else [spec["kind"]]
-    quality = np.mean([out[f"accuracy.raw.{a}"].mean(1) for a in own], axis=0)
-    r = median_index(quality)
-    out["median_restart"] = r
-    for arch in own:  # figure 3 b, d: the median model trained on the median restart's data
-        params = _median_model(arch, distilled, r, dataset, ev["inits"])
-        grid = _grid_probability(parse_arch(arch), params, dataset, spec["grid"])
-        out.update({f"{k}.{arch}": v for k, v in grid.items()})
+        if kind == arch and "raw" in spec["strategies"]:
+            r = median_index(out[f"accuracy.{kind}.raw"].mean(1))
+            params = _median_model(arch, distilled, r, dataset, spec["inits"])
+            out.update(_grid_probability(parse_arch(arch), params, dataset, spec["grid"]))
+            out["median_restart"] = r
     return out
+
+
+def _distilled(spec: dict, res: dict, dataset: Dataset) -> DistilledData:
+    config = DistillConfig(**{**spec["distill"], "arch": tuple(spec["distill"]["arch"])})
+    return DistilledData(x=res["x"], targets=res["targets"], labels=res["labels"],
+                         lrs=res["lrs"], loss_history=res["loss_history"],
+                         n_classes=dataset.n_classes, config=config,
+                         restart_ids=tuple(int(r) for r in res["restart_ids"]))
 
 
 def _median_model(arch: str, distilled, r: int, dataset: Dataset, inits: int):
@@ -231,7 +278,7 @@ def _median_model(arch: str, distilled, r: int, dataset: Dataset, inits: int):
 
 # ---- section 5.1: one point of a hyper-parameter sweep -------------------------------------
 
-def sweep_point(spec: dict) -> dict:
+def sweep_point(spec: dict, inputs=None) -> dict:
     """Distils with one swept setting changed; scores the swept arch on the raw steps."""
     dataset = _dataset(spec)
     config = DistillConfig(**{**spec["distill"], "arch": tuple(spec["distill"]["arch"])})
@@ -245,7 +292,7 @@ def sweep_point(spec: dict) -> dict:
 
 # ---- section 3, measured: time and memory of one outer step against n ----------------------
 
-def complexity(spec: dict) -> dict:
+def complexity(spec: dict, inputs=None) -> dict:
     """Seconds per outer step and compiled temporary memory against n, per memory mode.
 
     The step is the paper's: m fresh nets trained through n unrolled inner steps, their mean
@@ -308,4 +355,5 @@ def growth_rate(ns, values) -> float:
     return float(np.polyfit(np.log(np.asarray(ns, dtype=np.float64)), np.log(v), 1)[0])
 
 
-EXPERIMENTS = {f.__name__: f for f in (full_data, distillation, sweep_point, complexity)}
+EXPERIMENTS = {f.__name__: f for f in (full_data, distillation, sweep_point, complexity,
+                                        evaluation)}

@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 
 from .settings import PAPER_NAMES  # noqa: E402
 
@@ -24,6 +25,10 @@ DPI = 110
 
 def _name(arch: str) -> str:
     return f"{PAPER_NAMES.get(arch, arch)} ({arch})"
+
+
+def _short(arch: str) -> str:
+    return PAPER_NAMES.get(arch, arch)
 
 
 def _save(fig, path: Path) -> None:
@@ -180,7 +185,7 @@ def _boundaries(results, path, grids: dict, title: str, letters: str) -> None:
     fig, axes = plt.subplots(1, len(archs), figsize=(4.4 * len(archs), 3.6), squeeze=False)
     for ax, arch, letter in zip(axes[0], archs, letters, strict=False):
         _boundary(ax, grids[arch], d["X_test"], d["y_test"])
-        ax.set_title(title.format(name=_name(arch)), fontsize=10)
+        ax.set_title(title.format(name=_short(arch)), fontsize=10)
         _label(ax, letter)
     axes[0][0].set_ylabel("x2")
     _save(fig, path)
@@ -197,8 +202,8 @@ def fig3bd_boundaries_distilled(results: dict, path: Path) -> str:
     grids = {a: results["distilled"][a]["grids"][a] for a in _archs(results)
              if a in results["distilled"] and a in results["distilled"][a]["grids"]}
     _boundaries(results, path, grids, "{name}: median model, distilled data", "bdf")
-    return ("The same for the median model trained on the median restart's distilled steps: "
-            "the 2-layer net now bends its boundary around the moons.")
+    return ("The same for the median model trained on the raw steps of the median restart's "
+            "distilled data; compare the 2-layer net's boundary with figure 3 a, c.")
 
 
 # ---- section 5.1: sweeps -------------------------------------------------------------------
@@ -258,7 +263,6 @@ def _convergence(results, path, strategies, letters_acc, letters_ll) -> None:
             _band(axes[1][j], ev["steps"], ev["curve_logloss"], COLORS[arch], _name(arch))
         axes[0][j].set_title(f"test accuracy, {STRATEGY_NAMES[strategy]}", fontsize=10)
         axes[1][j].set_title(f"test log-loss, {STRATEGY_NAMES[strategy]}", fontsize=10)
-        axes[1][j].set_yscale("log")
         _label(axes[0][j], letters_acc[j])
         _label(axes[1][j], letters_ll[j])
         for ax in axes[:, j]:
@@ -266,7 +270,9 @@ def _convergence(results, path, strategies, letters_acc, letters_ll) -> None:
             ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy")
     axes[1][0].set_ylabel("test log-loss")
-    axes[0][0].legend(fontsize=8, loc="lower right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(archs), fontsize=9,
+               bbox_to_anchor=(0.5, -0.04))
     fig.tight_layout()
     _save(fig, path)
 
@@ -296,7 +302,7 @@ def _synthetic(results, path, kind: str, title: str) -> None:
     s = results["distilled"][kinds[0]]["config"]["steps"]
     picks = sorted(set(np.linspace(0, s - 1, 4).round().astype(int).tolist()))
     fig, axes = plt.subplots(len(kinds), len(picks), figsize=(3.6 * len(picks),
-                             3.2 * len(kinds)), squeeze=False)
+                             3.2 * len(kinds)), squeeze=False, sharex=True, sharey=True)
     X = np.concatenate([d["X_train"]])
     for i, k in enumerate(kinds):
         res = results["distilled"][k]
@@ -309,19 +315,22 @@ def _synthetic(results, path, kind: str, title: str) -> None:
                 ax.scatter(pts[:, 0], pts[:, 1], s=70, marker="*", color=CLASS_COLORS[c],
                            edgecolors="k", linewidths=0.6, label=f"synthetic, class {c}")
             ax.set_title(f"{title.format(name=PAPER_NAMES.get(k, k))}: step {step + 1}",
-                         fontsize=9)
+                         fontsize=10)
             if i == len(kinds) - 1:
                 ax.set_xlabel("x1")
         axes[i][0].set_ylabel("x2")
-    axes[0][0].legend(fontsize=7, loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9,
+               bbox_to_anchor=(0.5, -0.03), markerscale=1.5)
     fig.tight_layout()
     _save(fig, path)
+    return ", ".join(str(p + 1) for p in picks)
 
 
 def fig7_synthetic_objects(results: dict, path: Path) -> str:
-    _synthetic(results, path, "single", "data for {name}")
-    return ("Synthetic objects (stars) of internal steps 1, 14, 27 and 40 of the median restart, "
-            "over the real train part (dots); rows: the net they were distilled for.")
+    picks = _synthetic(results, path, "single", "data for {name}")
+    return (f"Synthetic objects (stars) of internal steps {picks} of the median restart, over "
+            "the real train part (dots); rows: the net they were distilled for.")
 
 
 # ---- section 5.3 ---------------------------------------------------------------------------
@@ -387,16 +396,16 @@ def fig9_strategy_accuracy(results: dict, path: Path) -> str:
 # ---- section 6 -----------------------------------------------------------------------------
 
 def fig10_synthetic_all(results: dict, path: Path) -> str:
-    _synthetic(results, path, "all", "data for {name}")
-    return ("Synthetic objects distilled with all three nets as internal models (steps 1, 14, "
-            "27, 40 of the median restart): they look like those of figure 7.")
+    picks = _synthetic(results, path, "all", "data for {name}")
+    return (f"Synthetic objects distilled with all three nets as internal models (steps {picks} "
+            "of the median restart), to compare with figure 7.")
 
 
 # ---- section 3 -----------------------------------------------------------------------------
 
 def figS3_complexity(results: dict, path: Path) -> str:
     c = results["complexity"]
-    ns = np.asarray(c["ns"])
+    ns = np.asarray(c["ns"]).astype(int)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     styles = {"store": ("tab:red", "o"), "checkpoint": ("tab:purple", "s")}
     for mode in c["modes"]:
@@ -411,7 +420,10 @@ def figS3_complexity(results: dict, path: Path) -> str:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(ns, [str(n) for n in ns])
-        ax.minorticks_off()
+        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_locator(ticker.NullLocator())
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
         ax.set_xlabel("n, inner steps")
         ax.set_title(f"one outer step ({c.get('arch', 'mlp2')}): {what} vs n", fontsize=10)
         ax.legend(fontsize=8)
