@@ -23,6 +23,12 @@ def _loop(dataset, config):
     T = one_hot_targets(y, dataset.n_classes)
     n_batches = -(-len(y) // config.batch_size)
     opt = optax.adam(schedule(config, n_batches), b1=config.beta1, b2=config.beta2)
+    @jax.jit
+    def step(params, state, rows):
+        grads = jax.grad(lambda p: loss_fn(arch.apply(p, X[rows]), T[rows]))(params)
+        updates, state = opt.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
     accs = []
     for key in init_keys(config):
         k_init, k_epochs = jax.random.split(key)
@@ -32,9 +38,7 @@ def _loop(dataset, config):
             idx, w = minibatches(k, len(y), config.batch_size)
             for b in range(n_batches):
                 rows = idx[b][w[b] > 0]  # the real rows of the batch, no padding
-                grads = jax.grad(lambda p, r=rows: loss_fn(arch.apply(p, X[r]), T[r]))(params)
-                updates, state = opt.update(grads, state, params)
-                params = optax.apply_updates(params, updates)
+                params, state = step(params, state, rows)
         logits = arch.apply(params, jnp.asarray(dataset.X_test))
         accs.append(float(jnp.mean(predict_class(logits) == jnp.asarray(dataset.y_test))))
     return np.array(accs)

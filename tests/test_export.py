@@ -67,15 +67,15 @@ def test_export_soft_values_and_manifest(distilled_dir, tmp_path):
     assert (distilled_dir / "preprocess.pkl").is_file()
 
 
-def test_export_of_moons_keeps_raw_coordinates(tmp_path):
-    assert main(["distill", "moons", *TINY, "--out", str(tmp_path / "m")]) == 0
+def test_moons_export_keeps_raw_coordinates_and_budget_sets_the_size(tmp_path):
+    assert main(["distill", "moons", "--budget", "7", "--steps", "2", "--epochs", "1",
+                 "--models", "1", "--outer-epochs", "1", "--restarts", "1", "--eval-inits", "0",
+                 "--quiet", "--out", str(tmp_path / "m")]) == 0
+    size = json.loads((tmp_path / "m" / "manifest.json").read_text())["size"]
+    assert size["n_synthetic_rows"] == 4 and size["steps"] == 2 and size["per_class"] == 1
+    assert size["compression_ratio"] == round(1005 / 4, 3)
+    assert not (tmp_path / "m" / "preprocess.pkl").exists()  # raw features: nothing to undo
     assert main(["export", str(tmp_path / "m")]) == 0
     rows = pd.read_csv(tmp_path / "m" / "synthetic.csv")
-    assert list(rows.columns[:3]) == ["x1", "x2", "label"]
-
-
-def test_budget_sets_the_size(tmp_path):
-    assert main(["distill", "iris", "--budget", "12", "--epochs", "1", "--models", "1",
-                 *TINY[:2], *TINY[8:], "--out", str(tmp_path / "b")]) == 0
-    size = json.loads((tmp_path / "b" / "manifest.json").read_text())["size"]
-    assert size["n_synthetic_rows"] == 12 and size["steps"] == 4 and size["per_class"] == 1
+    assert list(rows.columns) == ["x1", "x2", "label", "step", "lr", "restart"]
+    assert len(rows) == 4 and set(rows["label"]) == {0, 1}

@@ -251,7 +251,7 @@ def plot(comparison: Comparison, path) -> None:
     c = comparison
     learners = list(dict.fromkeys(r["learner"] for r in c.rows))
     width = 0.8 / len(METHODS)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(learners) + 2), 4.2))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.4 * len(learners) + 2), 4.6))
     for i, method in enumerate(METHODS):
         rows = [next(r for r in c.rows if r["learner"] == lr and r["method"] == method)
                 for lr in learners]
@@ -268,7 +268,8 @@ def plot(comparison: Comparison, path) -> None:
     ax.set_ylim(max(0.0, lowest - 0.05), 1.0)
     ax.set_title(f"{c.dataset}: distilled vs random vs k-means, {c.n_rows} rows "
                  f"({c.restarts} restarts)")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(METHODS),
+              fontsize="small", frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -62,7 +62,7 @@ def plan(s: Settings) -> list[tuple[str, str, dict]]:
         config = s.distill.replace(arch=(s.sweep_arch,), restarts=s.sweep_restarts,
                                    outer_epochs=s.sweep_outer_epochs, **change)
         tasks.append(("section 5.1", "sweep_point", {
-            "data": data, "param": param, "value": value, "distill": _config(config),
+            "data": data, "label": {"param": param, "value": value}, "distill": _config(config),
             "inits": s.eval_inits}))
     tasks.append(("section 3", "complexity", {
         "data": data, "arch": s.complexity_arch, "ns": list(s.complexity_ns),
@@ -90,7 +90,7 @@ def plan_evaluations(s: Settings) -> list[tuple[str, str, dict]]:
     groups = [[x for x in s.strategies if x == "raw"], [x for x in s.strategies if x != "raw"]]
     for group in (g for g in reversed(groups) if g):
         for arch in reversed(s.archs):
-            tasks.append(("evaluation", "evaluation", {
+            tasks.append(("evaluations (5.2-6)", "evaluation", {
                 "data": _data_spec(s), "arch": arch, "strategies": group,
                 "distilled": {k: distillation_spec(s, k) for k in ("all", *s.archs)},
                 "inits": s.eval_inits, "strategy_epochs": s.strategy_epochs, "gamma": s.gamma,
@@ -99,6 +99,9 @@ def plan_evaluations(s: Settings) -> list[tuple[str, str, dict]]:
 
 
 def cache_key(name: str, spec: dict) -> str:
+    """The cache entry of an experiment: a hash of everything but its ``label`` (sweep points
+    with equal settings, such as 1 epoch and 1 step, share one entry)."""
+    spec = {k: v for k, v in spec.items() if k != "label"}
     text = json.dumps({"experiment": name, "version": CACHE_VERSION, "spec": spec},
                       sort_keys=True)
     return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
@@ -282,7 +285,7 @@ def sweep_point(spec: dict, inputs=None) -> dict:
     """Distils with one swept setting changed; scores the swept arch on the raw steps."""
     dataset = _dataset(spec)
     config = DistillConfig(**{**spec["distill"], "arch": tuple(spec["distill"]["arch"])})
-    label = f"sweep {spec['param']}={spec['value']}"
+    label = f"sweep {spec['label']['param']}={spec['label']['value']}"
     with progress_bar(config.outer_epochs, label) as bar:
         distilled = distill(dataset, config, progress=bar)
     e = evaluate(distilled, dataset.X_test, dataset.y_test, arch=config.arch[0],

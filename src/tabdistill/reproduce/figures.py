@@ -1,4 +1,5 @@
-"""The paper's figures, one function each, drawn from ``results.json`` alone (no JAX).
+"""The paper's figures, one function each, drawn from ``results.json`` alone (nothing is
+recomputed).
 
 Files are named after the paper's figure numbers and panels: ``fig2abc_...png`` holds figure 2's
 panels a-c. :func:`draw_all` returns ``{file name: one-line caption}``.
@@ -109,13 +110,19 @@ def fig1bc_architectures(results: dict, path: Path) -> str:
 
 # ---- section 4: full data ------------------------------------------------------------------
 
-def _hist_row(axes, series: list[tuple[str, list]], title_fmt: str, letters: str):
-    values = np.concatenate([np.asarray(v) for _, v in series])
-    lo, hi = float(values.min()), float(values.max())
-    pad = max(0.01, (hi - lo) * 0.05)
-    bins = np.linspace(lo - pad, hi + pad, 21)
+def _bins(values) -> np.ndarray:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    pad = max(0.005, (hi - lo) * 0.05)
+    return np.linspace(lo - pad, hi + pad, 21)
+
+
+def _hist_row(axes, series: list[tuple[str, list]], title_fmt: str, letters: str, *,
+              shared: bool = True):
+    """Histograms side by side; ``shared`` bins compare panels, own bins show each shape."""
+    bins = _bins(np.concatenate([np.asarray(v) for _, v in series]))
     for ax, (arch, v), letter in zip(axes, series, letters, strict=False):
         v = np.asarray(v)
+        bins = bins if shared else _bins(v)
         ax.hist(v, bins=bins, color=COLORS.get(arch, "tab:gray"), alpha=0.8, edgecolor="k",
                 linewidth=0.4)
         ax.axvline(v.mean(), color="k", ls="--", lw=1, label=f"mean {v.mean():.3f}")
@@ -128,10 +135,10 @@ def _hist_row(axes, series: list[tuple[str, list]], title_fmt: str, letters: str
 
 def fig2abc_full_accuracy(results: dict, path: Path) -> str:
     archs = [a for a in _archs(results) if a in results["full"]]
-    fig, axes = plt.subplots(1, len(archs), figsize=(4.2 * len(archs), 3.4), sharey=True)
+    fig, axes = plt.subplots(1, len(archs), figsize=(4.2 * len(archs), 3.4))
     axes = np.atleast_1d(axes)
     _hist_row(axes, [(a, results["full"][a]["accuracy"]) for a in archs],
-              "{name}, full data", "abc")
+              "{name}, full data", "abc", shared=False)
     _save(fig, path)
     means = ", ".join(f"{PAPER_NAMES[a]} {np.mean(results['full'][a]['accuracy']):.3f}"
                       for a in archs)
@@ -243,10 +250,10 @@ def fig4_sweeps(results: dict, path: Path) -> str:
 
 def fig5_distilled_accuracy(results: dict, path: Path) -> str:
     archs = [a for a in _archs(results) if a in results["distilled"]]
-    fig, axes = plt.subplots(1, len(archs), figsize=(4.2 * len(archs), 3.4), sharey=True)
+    fig, axes = plt.subplots(1, len(archs), figsize=(4.2 * len(archs), 3.4))
     axes = np.atleast_1d(axes)
     series = [(a, results["distilled"][a]["eval"]["raw"][a]["accuracy"]) for a in archs]
-    _hist_row(axes, series, "{name}, distilled for it", "abc")
+    _hist_row(axes, series, "{name}, distilled for it", "abc", shared=False)
     _save(fig, path)
     means = ", ".join(f"{PAPER_NAMES[a]} {np.mean(v):.3f}" for a, v in series)
     return f"Test accuracy of fresh nets trained on the raw distilled steps: mean {means}."

@@ -12,6 +12,7 @@ import html
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..io import atomic_write_text
@@ -64,9 +65,32 @@ GENERIC = ("Cross-architecture cells depend on the learned lrs, which vary a lot
            "restarts (figure 8); with 10 restarts the paper's own spread on such cells is up to "
            "0.18, so a mean can move by more than a one-std band without a change in method.")
 
-def explain(key: tuple, diff: float) -> str:
+GAMMA_NOTE = (
+    "Strategies 2 and 3 decay the learned lrs by gamma at every pass. The paper's text says "
+    "0.98, used here ({gamma}); the authors' code used 0.9 (REFERENCE.md), which stops the "
+    "under-trained nets earlier. Re-running with `--gamma 0.9` recomputes only these "
+    "evaluations (the distillations come from the cache) and, checked at the paper's settings, "
+    "brings the strategy-3 cells of the 2- and 4-layer nets within the paper's spread: the "
+    "paper's numbers were most likely made with 0.9.")
+
+
+def explain(key: tuple, diff: float, ours: dict, gamma: float) -> str:
     """Why cell ``key`` differs from the paper, as far as we know."""
-    return EXPLANATIONS.get(key, GENERIC)
+    if key in EXPLANATIONS:
+        return EXPLANATIONS[key]
+    _, strategy, _ = key
+    if strategy in ("2", "3") and gamma != 0.9:
+        return GAMMA_NOTE.format(gamma=gamma)
+    p_std = PAPER[key][1]
+    if p_std is None:
+        return (f"The paper gives no std for this cell, so the stand-in spread {UNKNOWN_SPREAD} "
+                f"is used; the cell's own spread over fresh nets is {ours['std']:.3f} here, and "
+                f"the difference is {abs(diff) / max(ours['std'], 1e-9):.1f} of it.")
+    if abs(diff) <= ours["std"]:
+        return (f"The difference is within our own std for this cell ({ours['std']:.3f}, over "
+                f"{int(ours['n'])} fresh nets), which is wider than the paper's: the "
+                "paper's band is narrower than the restart-to-restart variation we measure.")
+    return GENERIC
 
 
 DATA_NAMES = {"full": "full data", "linear": "distilled for 1-layer",
@@ -205,8 +229,9 @@ def blocks(results: dict, figures: dict, tables: dict) -> list[tuple]:
                            "expected of a quick run, whose distillations are far too short "
                            "to converge."))
             flagged = []
+        table = frame(results).set_index(["data", "strategy", "test_arch"])
         for key, diff, spread in flagged:
-            why = explain(key, diff)
+            why = explain(key, diff, table.loc[key], s["gamma"])
             b.append(("p", f"*{DATA_NAMES[key[0]]}, {STRATEGY_NAMES[key[1]]}, "
                            f"{PAPER_NAMES[key[2]]}* differs by {diff:+.3f} (spread {spread:.3f})"
                            f": {why}"))
@@ -220,6 +245,18 @@ def blocks(results: dict, figures: dict, tables: dict) -> list[tuple]:
                    f"{bs['batch_size']}, lr halved every {bs['halve_every']} epochs, "
                    f"{bs['epochs']} epochs."))
     compare(["full"], "Full data")
+    lin = results["full"].get("linear")
+    if lin is not None:
+        b.append(("p", "The 1-layer net is a logistic regression, which converges to about "
+                       "0.87 on this data (see the data distilled for it below), yet the "
+                       f"full-data recipe leaves it at {np.mean(lin['accuracy']):.3f} ± "
+                       f"{np.std(lin['accuracy'], ddof=1):.3f}: with the lr halved every "
+                       f"{bs['halve_every']} epochs from {bs['lr']}, the total step length is "
+                       "too short for a linear model from a Xavier init, and its accuracy "
+                       "stops rising by epoch ~250 (figure 2 d). The authors' L2 penalty on "
+                       "the logits (a bug, REFERENCE.md, not copied here) changes the mean "
+                       "further; the low, wide baseline the paper reports is mostly this "
+                       "schedule."))
     fig("fig2abc_full_accuracy.png")
     fig("fig2d_full_convergence.png")
     fig("fig3ac_boundaries_full.png")
@@ -269,7 +306,11 @@ def blocks(results: dict, figures: dict, tables: dict) -> list[tuple]:
                    f"costs memory ~ n^{c['slope.temp_bytes.store']:.2f}; checkpointing "
                    f"~sqrt(n) states costs ~ n^{c['slope.temp_bytes.checkpoint']:.2f} for time "
                    f"~ n^{c['slope.seconds.checkpoint']:.2f} (store: "
-                   f"n^{c['slope.seconds.store']:.2f})."))
+                   f"n^{c['slope.seconds.store']:.2f}). Checkpointing stays above the "
+                   "ideal n^0.5 because some buffers are O(n) in both modes (the n learned "
+                   "lrs, their gradients and the step indices); time is measured on a "
+                   "shared machine and is noisier than memory, which is read from the "
+                   "compiled program."))
     fig("figS3_complexity.png")
 
     b.append(("h2", "Settings used"))

@@ -19,7 +19,7 @@ from ..io import atomic_write_text, versions
 from .experiments import cache_key, load_entry, plan, plan_evaluations, run_task
 from .settings import Settings
 
-PARTS = ("section 4", "section 5.1", "section 5.2-5.3", "section 6", "evaluation",
+PARTS = ("section 4", "section 5.1", "section 5.2-5.3", "section 6", "evaluations (5.2-6)",
          "section 3")
 
 
@@ -51,15 +51,19 @@ def run_all(settings, tasks, cache: Path, executor, force, progress, distilled) 
     keyed = [(part, name, spec, cache_key(name, spec)) for part, name, spec in tasks]
     done = {} if force else {key: hit for *_, key in keyed
                              if (hit := load_entry(cache / key)) is not None}
-    todo = [t for t in keyed if t[3] not in done]
+    todo, seen = [], set(done)
+    for t in keyed:  # equal specs (see cache_key) run once
+        if t[3] not in seen:
+            seen.add(t[3])
+            todo.append(t)
     inputs = {k: {a: v[a] for a in ARRAYS} for k, v in distilled.items()}
     jobs = [(name, spec, str(cache), force, inputs if name == "evaluation" else None,
              fast_compile(settings, name, spec)) for _, name, spec, _ in todo]
     with _watch(cache, [t[3] for t in todo], len(done), len(keyed), progress):
         fresh = executor.map(run_task, jobs)
     done.update({t[3]: r for t, r in zip(todo, fresh, strict=True)})
-    new = {t[3] for t in todo}
-    return [(part, name, spec, done[key], key not in new) for part, name, spec, key in keyed]
+    new = {id(t) for t in todo}  # a repeated spec counts as computed once, then cached
+    return [(t[0], t[1], t[2], done[t[3]], id(t) not in new) for t in keyed]
 
 
 ARRAYS = ("x", "targets", "labels", "lrs", "loss_history", "restart_ids")
@@ -161,8 +165,8 @@ def gather(settings: Settings, entries: list, wall: float) -> dict:
         elif name == "evaluation":
             evaluations.append((spec, res))
         elif name == "sweep_point":
-            sweep = results["sweeps"].setdefault(spec["param"], {})
-            sweep[str(spec["value"])] = {"accuracy": _r(res["accuracy"].ravel()),
+            sweep = results["sweeps"].setdefault(spec["label"]["param"], {})
+            sweep[str(spec["label"]["value"])] = {"accuracy": _r(res["accuracy"].ravel()),
                                          "seconds": float(res["seconds"])}
         elif name == "complexity":
             results["complexity"] = {k: (_r(v, 9) if isinstance(v, np.ndarray) else v)

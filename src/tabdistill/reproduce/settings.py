@@ -64,7 +64,7 @@ class Settings:
             sweep_steps=(1, 4),
             sweep_models=(1, 4),
             sweep_models_steps=2,
-            complexity_ns=(8, 16, 32),
+            complexity_ns=(8, 32),
             complexity_repeats=2,
             grid=50,
             quick=True,
