@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
 
-from tabdistill.data import from_frame, load_dataset, read_table, transform
+from tabdistill.data import describe, from_frame, load_dataset, read_table, transform
 from tabdistill.errors import TabdistillError
 
 
@@ -114,3 +114,14 @@ def test_files_of_every_format(tmp_path, suffix):
         frame.to_csv(path, sep="\t" if suffix == ".tsv" else ",", index=False)
     assert read_table(path).shape == frame.shape
     assert load_dataset(str(path), target="species").n_classes == 3
+
+
+def test_notes_for_the_user():
+    frame = table()
+    frame.loc[1, "size"] = np.nan
+    lines = describe(from_frame(frame, target="species").preprocessing)
+    assert lines == [
+        "imputed 1 missing cells (train median / most frequent level)",
+        "dropped constant column(s): const",
+        "column 'city' has 40 levels: kept the 19 most frequent, pooled the rest",
+    ]

@@ -158,9 +158,9 @@ def run_distill(args) -> int:
         config = config.replace(batch_size=int(dataset.X_train.shape[0]))
     from .sizing import size_manifest
     size = size_manifest(config, dataset.n_classes, dataset.X_train.shape[0], args.budget)
-    if dataset.preprocessing.get("imputed_cells"):
-        print(f"imputed {dataset.preprocessing['imputed_cells']} missing cells "
-              "(train median / most frequent level)")
+    from .data import describe
+    for line in describe(dataset.preprocessing):
+        print(f"note: {line}")
     with progress_bar(config.outer_epochs, "distilling", disable=args.quiet) as bar:
         distilled = distill_restarts(dataset, config, get_executor(args.workers), progress=bar)
     out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},

@@ -95,8 +95,10 @@ def run_compare(args) -> int:
         overrides["arch"] = args.arch
     config = sized_config(dataset, budget=args.budget, per_class=args.per_class, **overrides)
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr))
-    if say and dataset.preprocessing.get("imputed_cells"):
-        say(f"imputed {dataset.preprocessing['imputed_cells']} missing cells")
+    if say:
+        from .data import describe
+        for line in describe(dataset.preprocessing):
+            say(f"note: {line}")
     result = compare(dataset, config, learners=learners, restarts=args.restarts,
                      seed=args.seed, progress=say)
     if args.plot:

@@ -293,6 +293,26 @@ def fit_preprocessing(train: pd.DataFrame, *, name: str = "table",
     return transformer, notes
 
 
+def describe(notes: dict) -> list[str]:
+    """One line for each thing the preprocessing did that a user should hear about."""
+    lines = []
+    if notes.get("imputed_cells"):
+        lines.append(f"imputed {notes['imputed_cells']} missing cells (train median / most "
+                     "frequent level)")
+    if notes.get("dropped_rows_with_missing"):
+        lines.append(f"dropped {notes['dropped_rows_with_missing']} rows with missing cells")
+    if notes.get("dropped_unlabelled_rows"):
+        lines.append(f"dropped {notes['dropped_unlabelled_rows']} rows without a label")
+    for key, what in (("dropped_constant_columns", "constant"),
+                      ("dropped_identifier_columns", "identifier")):
+        if notes.get(key):
+            lines.append(f"dropped {what} column(s): {', '.join(notes[key])}")
+    for col, info in notes.get("high_cardinality", {}).items():
+        lines.append(f"column {col!r} has {info['levels']} levels: kept the {info['kept']} "
+                     "most frequent, pooled the rest")
+    return lines
+
+
 def transform(transformer, frame: pd.DataFrame) -> np.ndarray:
     """New rows (a DataFrame with the original feature columns) -> the model's float32 X."""
     with warnings.catch_warnings():  # unseen levels become the infrequent level or zeros

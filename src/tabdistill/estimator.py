@@ -112,7 +112,7 @@ class Distiller(ClassifierMixin, BaseEstimator):
         self.learning_rates_ = np.asarray(self.distilled_.lrs[0])
         self.compression_ratio_ = len(Xt) / n_synthetic(config, len(self.classes_))
         self.model_ = fit_distilled(config.arch[0], self.distilled_, restart=0,
-                                    seed=self.random_state)
+                                    seed=config.seed)
         return self
 
     def _config(self, n_rows: int) -> DistillConfig:

@@ -35,7 +35,7 @@ from .models import ACTIVATIONS, Architecture, loss_fn
 MEMORY_MODES = ("store", "checkpoint")
 
 # A product whose contracted or free side is at most this runs as fused elementwise code.
-_SMALL = 2
+_SMALL = int(os.environ.get("SMALL", "2"))
 import os
 _MERGE = os.environ.get("MERGE", "1") == "1"
 
@@ -82,6 +82,14 @@ def _fused(product, pairs, axis_a, axis_b):
         return sum(product(a, b) for a, b in pairs)
     return product(jnp.concatenate([a for a, _ in pairs], axis_a),
                    jnp.concatenate([b for _, b in pairs], axis_b))
+
+
+_BARRIERS = os.environ.get("BAR", "1") == "1"
+
+
+def _keep(x):
+    """Materialises ``x`` once: stops XLA from recomputing it inside every consumer."""
+    return lax.optimization_barrier(x) if _BARRIERS else x
 
 
 # ---- activations and the loss's first derivative ------------------------------------------
@@ -149,10 +157,10 @@ def _backprop(name: str, layers, x, targets):
     for w, b in layers[:-1]:
         z = _nn(acts[-1], w) + b
         zs.append(z)
-        acts.append(act.fn(z))
+        acts.append(_keep(act.fn(z)))
     w_out, b_out = layers[-1]
     logits = _nn(acts[-1], w_out) + b_out
-    delta = _head(logits, targets)
+    delta = _keep(_head(logits, targets))
     n = len(layers)
     deltas, es, grads = [None] * n, [None] * (n - 1), [None] * n
     for i in reversed(range(n)):
@@ -161,7 +169,7 @@ def _backprop(name: str, layers, x, targets):
         if i:
             es[i - 1] = e = _nt(delta, layers[i][0])
             slope = act.slope(zs[i - 1], acts[i], name)
-            delta = e if slope is None else e * slope
+            delta = _keep(e if slope is None else e * slope)
     tape = _Tape(tuple(acts[1:]), tuple(zs) if act.needs_z else (), logits, tuple(deltas),
                  tuple(es) if act.curved else (), tuple(grads))
     return tuple(grads), tape
@@ -184,18 +192,19 @@ def _reverse_step(name: str, layers, x, targets, lr, tape: _Tape, bar):
         pairs = [(acts[i], g_bar[i][0])]
         if i:
             pairs.insert(0, (e_bar[i - 1], layers[i][0]))
-        delta_bar = _fused(_nn, pairs, -1, 0) + g_bar[i][1]
+        delta_bar = _keep(_fused(_nn, pairs, -1, 0) + g_bar[i][1])
         if i < n - 1:
-            e_bar[i] = delta_bar if slopes[i] is None else delta_bar * slopes[i]
+            e_bar[i] = _keep(delta_bar if slopes[i] is None else delta_bar * slopes[i])
             if act.curved:
                 s_bar[i] = delta_bar * tape.es[i]
     _, head_vjp = jax.vjp(_head, tape.logits, targets)
     z_bar, t_bar = head_vjp(delta_bar)
+    z_bar = _keep(z_bar)
     # Reverse of the forward pass, last layer to first.
     new_bar = [None] * n
     for i in reversed(range(n)):
         if i < n - 1:
-            z_bar = a_bar if slopes[i] is None else a_bar * slopes[i]
+            z_bar = _keep(a_bar if slopes[i] is None else a_bar * slopes[i])
             if act.curved:
                 z_bar = z_bar + s_bar[i] * act.curvature(zs[i], acts[i + 1], name)
         pairs = [(acts[i], z_bar)]

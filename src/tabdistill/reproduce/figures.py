@@ -278,8 +278,8 @@ def _convergence(results, path, strategies, letters_acc, letters_ll) -> None:
     axes[0][0].set_ylabel("test accuracy")
     axes[1][0].set_ylabel("test log-loss")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(archs), fontsize=9,
-               bbox_to_anchor=(0.5, -0.04))
+    fig.legend(handles, labels, loc="upper center", ncol=len(archs), fontsize=9,
+               bbox_to_anchor=(0.5, 0.0))  # below the panels, clear of their labels
     fig.tight_layout()
     _save(fig, path)
 
@@ -327,8 +327,8 @@ def _synthetic(results, path, kind: str, title: str) -> None:
                 ax.set_xlabel("x1")
         axes[i][0].set_ylabel("x2")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9,
-               bbox_to_anchor=(0.5, -0.03), markerscale=1.5)
+    fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=9,
+               bbox_to_anchor=(0.5, 0.0), markerscale=1.5)
     fig.tight_layout()
     _save(fig, path)
     return ", ".join(str(p + 1) for p in picks)

@@ -102,6 +102,7 @@ class _watch:
         self.cache, self.keys, self.done, self.total = cache, keys, done, total
         self.enabled = enabled and bool(keys)
         self.stop = threading.Event()
+        self.start = time.time()  # entries older than this are stale ones being recomputed
 
     def __enter__(self):
         if self.enabled:
@@ -113,7 +114,8 @@ class _watch:
 
     def _poll(self):
         while not self.stop.wait(1.0):
-            finished = sum((self.cache / k / "meta.json").exists() for k in self.keys)
+            finished = sum(_mtime(self.cache / k / "meta.json") >= self.start
+                           for k in self.keys)
             self.bar.update(self.done + finished - self.bar.n)
 
     def __exit__(self, *exc):
@@ -122,6 +124,13 @@ class _watch:
             self.thread.join()
             self.bar.update(self.total - self.bar.n if exc[0] is None else 0)
             self.bar.close()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("-inf")
 
 
 # ---- gathering: from cache entries to the JSON the report is drawn from --------------------
