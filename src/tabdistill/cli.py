@@ -263,6 +263,12 @@ def _add_compare(sub) -> None:
     add_compare(sub)
 
 
+def _add_reproduce(sub) -> None:
+    from .reproduce.cli import add_parser
+
+    add_parser(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tabdistill",
@@ -273,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_distill(sub)
     _add_evaluate(sub)
     # Further commands register here, one line each.
-    __import__("tabdistill.reproduce.cli").reproduce.cli.add_parser(sub)
+    _add_reproduce(sub)
     _add_export(sub)
     _add_compare(sub)
     return parser

@@ -121,6 +121,7 @@ def _plot_atomically(result, path: Path, plot) -> None:
     os.close(fd)
     try:
         plot(result, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -34,9 +34,9 @@ from .models import ACTIVATIONS, Architecture, loss_fn
 
 MEMORY_MODES = ("store", "checkpoint")
 
-# A product whose contracted or free side is at most this runs as fused elementwise code.
-_SMALL = int(os.environ.get("SMALL", "2"))
-import os
+# A product whose contraction is at most this long runs as a fused sum of broadcast products.
+_SHORT = int(os.environ.get("SMALL", "2"))
+_RED = int(os.environ.get("RED", "0"))  # free side at most this -> multiply + reduce
 _MERGE = os.environ.get("MERGE", "1") == "1"
 
 
@@ -46,19 +46,21 @@ _MERGE = os.environ.get("MERGE", "1") == "1"
 def _nn(a, b):
     """``a @ b`` for ``a [P, K]``, ``b [K, N]``."""
     k, n = b.shape
-    if k <= _SMALL:
+    if k <= _SHORT:
         return sum(a[:, i : i + 1] * b[i] for i in range(k))
-    if n <= _SMALL:
+    if n <= _RED:
         return jnp.stack([jnp.sum(a * b[:, j], -1) for j in range(n)], -1)
     return a @ b
 
 
 def _tn(a, b):
     """``a.T @ b`` for ``a [P, M]``, ``b [P, N]``: the contraction runs over rows."""
-    m, n = a.shape[1], b.shape[1]
-    if n <= _SMALL:
+    p, m, n = a.shape[0], a.shape[1], b.shape[1]
+    if p <= _SHORT:
+        return sum(a[i, :, None] * b[i] for i in range(p))
+    if n <= _RED:
         return jnp.stack([jnp.sum(a * b[:, j : j + 1], 0) for j in range(n)], -1)
-    if m <= _SMALL:
+    if m <= _RED:
         return jnp.stack([jnp.sum(a[:, i : i + 1] * b, 0) for i in range(m)])
     # An explicit transpose: XLA:CPU runs a plain product much faster than a transposed one.
     return jnp.swapaxes(a, 0, 1) @ b
@@ -67,9 +69,9 @@ def _tn(a, b):
 def _nt(a, b):
     """``a @ b.T`` for ``a [P, N]``, ``b [M, N]``."""
     m, n = b.shape
-    if n <= _SMALL:
+    if n <= _SHORT:
         return sum(a[:, j : j + 1] * b[:, j] for j in range(n))
-    if m <= _SMALL:
+    if m <= _RED:
         return jnp.stack([jnp.sum(a * b[i], -1) for i in range(m)], -1)
     return a @ jnp.swapaxes(b, 0, 1)
 
@@ -77,7 +79,7 @@ def _nt(a, b):
 def _fused(product, pairs, axis_a, axis_b):
     """``sum(product(a, b) for a, b in pairs)``, as one product of concatenations when big."""
     a, b = pairs[0]
-    small = min(*a.shape[1:], *b.shape) <= _SMALL
+    small = min(*a.shape[1:], *b.shape) <= max(_SHORT, _RED)
     if small or len(pairs) == 1 or not _MERGE:
         return sum(product(a, b) for a, b in pairs)
     return product(jnp.concatenate([a for a, _ in pairs], axis_a),
