@@ -4,10 +4,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import assert_trees_close
 
 from tabdistill.inner import unroll
 from tabdistill.models import loss_fn, parse_arch
-from conftest import assert_trees_close
 
 
 def python_loop(arch, params, x, t, batch_index, lrs):

@@ -155,7 +155,7 @@ class Distiller_:
         perm = jax.random.permutation(k_perm, n)
         pad = n_batches * b - n
         # The last minibatch is topped up with weight-0 rows, so every step has one shape.
-        idx = jnp.concatenate([perm, perm[:pad]]).reshape(n_batches, b)
+        idx = perm[jnp.arange(n_batches * b) % n].reshape(n_batches, b)
         weights = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(n_batches, b)
         state = state._replace(key=key)
         return lax.scan(lambda s, batch: self._outer_step(s, batch, X, T), state, (idx, weights))
@@ -168,7 +168,7 @@ def restart_key(seed: int, restart: int) -> jax.Array:
 
 def distill(
     dataset: Dataset,
-    config: DistillConfig = DistillConfig(),
+    config: DistillConfig | None = None,
     *,
     restart_ids: Sequence[int] | None = None,
     progress: Callable[[int, int, float], None] | None = None,
@@ -183,6 +183,7 @@ def distill(
       progress: called after each outer epoch with ``(epochs_done, outer_epochs, mean loss)``.
     """
     start = time.perf_counter()
+    config = config or DistillConfig()
     restart_ids = tuple(range(config.restarts) if restart_ids is None else restart_ids)
     engine = Distiller_(config, dataset.n_features, dataset.n_classes)
     X = jnp.asarray(dataset.X_train)
@@ -196,8 +197,8 @@ def distill(
         if progress is not None:
             progress(epoch + 1, config.outer_epochs, float(jnp.mean(losses[:, -1])))
     learned = state.learned
-    targets = learned.get("targets", jnp.broadcast_to(engine.fixed_targets,
-                                                      (len(restart_ids), *engine.fixed_targets.shape)))
+    fixed = engine.fixed_targets
+    targets = learned.get("targets", jnp.broadcast_to(fixed, (len(restart_ids), *fixed.shape)))
     return DistilledData(
         x=np.asarray(learned["x"]),
         targets=np.asarray(targets),
