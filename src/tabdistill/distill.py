@@ -188,8 +188,9 @@ def distill(
     engine = Distiller_(config, dataset.n_features, dataset.n_classes)
     X = jnp.asarray(dataset.X_train)
     T = one_hot_targets(jnp.asarray(dataset.y_train), dataset.n_classes)
-    keys = jnp.stack([restart_key(config.seed, r) for r in restart_ids])
-    state = jax.vmap(engine.init_state)(keys)
+    # One compiled call (executing the initialisation op by op takes seconds).
+    state = jax.jit(jax.vmap(lambda r: engine.init_state(restart_key(config.seed, r))))(
+        jnp.asarray(restart_ids, jnp.int32))
     history = []
     for epoch in range(config.outer_epochs):
         state, losses = engine.run_epoch(state, X, T)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .errors import TabdistillError
 
@@ -49,13 +50,21 @@ class Architecture:
     activation: str = "relu"
 
     def init(self, key: jax.Array, n_in: int, n_out: int, scheme: str = "xavier-normal"):
-        """Draws weights from ``scheme`` (biases zero) for an ``n_in -> n_out`` net."""
+        """Draws weights from ``scheme`` (biases zero) for an ``n_in -> n_out`` net.
+
+        All layers' weights come from one draw of the key (then scaled per layer): one random
+        number generator in the compiled program instead of one per layer, which compiles
+        several times faster.
+        """
         sizes = (n_in, *self.hidden, n_out)
-        keys = jax.random.split(key, len(sizes) - 1)
-        return tuple(
-            (_draw(k, fan_in, fan_out, scheme), jnp.zeros(fan_out))
-            for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:], strict=True)
-        )
+        fans = list(zip(sizes[:-1], sizes[1:], strict=True))
+        unit = _unit(key, sum(a * b for a, b in fans), scheme)
+        params, offset = [], 0
+        for fan_in, fan_out in fans:
+            w = unit[offset : offset + fan_in * fan_out].reshape(fan_in, fan_out)
+            params.append((w * _scale(fan_in, fan_out, scheme), jnp.zeros(fan_out, w.dtype)))
+            offset += fan_in * fan_out
+        return tuple(params)
 
     def apply(self, params, x: jax.Array) -> jax.Array:
         """Logits of one model for a batch ``x`` of shape ``[N, n_in]``."""
@@ -69,19 +78,19 @@ class Architecture:
         return self.name
 
 
-def _draw(key, fan_in: int, fan_out: int, scheme: str) -> jax.Array:
-    shape = (fan_in, fan_out)
-    if scheme == "xavier-normal":
-        return jax.random.normal(key, shape) * jnp.sqrt(2.0 / (fan_in + fan_out))
-    if scheme == "xavier-uniform":
-        limit = jnp.sqrt(6.0 / (fan_in + fan_out))
-        return jax.random.uniform(key, shape, minval=-limit, maxval=limit)
-    if scheme == "kaiming-normal":
-        return jax.random.normal(key, shape) * jnp.sqrt(2.0 / fan_in)
-    if scheme == "kaiming-uniform":
-        limit = jnp.sqrt(6.0 / fan_in)
-        return jax.random.uniform(key, shape, minval=-limit, maxval=limit)
+def _unit(key, size: int, scheme: str) -> jax.Array:
+    """``size`` draws of the scheme's shape at unit scale: N(0, 1) or U(-1, 1)."""
+    if scheme.endswith("-normal") and scheme in INITS:
+        return jax.random.normal(key, (size,))
+    if scheme.endswith("-uniform") and scheme in INITS:
+        return jax.random.uniform(key, (size,), minval=-1.0, maxval=1.0)
     raise TabdistillError(f"unknown init {scheme!r}; expected one of {', '.join(INITS)}")
+
+
+def _scale(fan_in: int, fan_out: int, scheme: str) -> float:
+    """The standard deviation (normal) or the limit (uniform) of a layer's weights."""
+    fan = {"xavier": (fan_in + fan_out) / 2, "kaiming": fan_in / 2}[scheme.split("-")[0]]
+    return float(np.sqrt((1.0 if scheme.endswith("-normal") else 3.0) / fan))
 
 
 def parse_arch(spec: str) -> Architecture:
