@@ -34,7 +34,7 @@ def measure(args) -> dict:
 
     from tabdistill.config import DistillConfig
     from tabdistill.data import load_dataset
-    from tabdistill.distill import Distiller_, restart_key
+    from tabdistill.distill import Distiller_
     from tabdistill.models import one_hot_targets
 
     dataset = load_dataset(args.data)
@@ -44,7 +44,7 @@ def measure(args) -> dict:
     engine = Distiller_(config, dataset.n_features, dataset.n_classes)
     X = jnp.asarray(dataset.X_train)
     T = one_hot_targets(jnp.asarray(dataset.y_train), dataset.n_classes)
-    state = jax.vmap(engine.init_state)(restart_key(config.seed, 0)[None])
+    state = engine.init_states(config.seed, [0])
     jax.block_until_ready(state)
     start = time.perf_counter()
     compiled = engine.run_epoch.lower(state, X, T).compile()
@@ -119,7 +119,8 @@ def main() -> None:
     temp_ratio = store["temp_bytes"] / checkpoint["temp_bytes"]
     rss_ratio = store["run_rss_growth_bytes"] / max(checkpoint["run_rss_growth_bytes"], 1)
     print(f"store / checkpoint: {temp_ratio:.1f}x compiled temp buffers, "
-          f"{rss_ratio:.1f}x peak RSS growth while running (target at least {TARGET_RATIO:.0f}x less memory)")
+          f"{rss_ratio:.1f}x peak RSS growth while running "
+          f"(target at least {TARGET_RATIO:.0f}x less memory)")
 
 
 if __name__ == "__main__":

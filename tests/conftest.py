@@ -1,8 +1,14 @@
+import os
+import tempfile
+
 import jax
 import numpy as np
 import pytest
 
 from tabdistill.data import load_dataset
+
+# Commands run in the tests keep compiled programs in a throwaway directory, not the user's cache.
+os.environ.setdefault("TABDISTILL_COMPILE_CACHE", tempfile.mkdtemp(prefix="tabdistill-xla-"))
 
 
 @pytest.fixture

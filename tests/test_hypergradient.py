@@ -26,7 +26,7 @@ def _problem(arch, memory, learn_labels, n_classes=2):
                            memory=memory, learn_labels=learn_labels)
     engine = Distiller_(config, n_features=2, n_classes=n_classes)
     key = jax.random.PRNGKey(3)
-    state = engine.init_state(key)
+    state = engine.init_state(seed=3, restart=0)
     # Move the lrs off their common start so that every step's lr matters differently.
     learned = dict(state.learned)
     learned["raw_lr"] = learned["raw_lr"] + 0.3 * jax.random.normal(key, learned["raw_lr"].shape)

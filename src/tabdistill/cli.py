@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
+from . import compile_cache
 from .config import DistillConfig
 from .errors import TabdistillError
 
@@ -109,6 +111,9 @@ def _add_distill(sub) -> None:
     p.add_argument("--eval-inits", type=int, default=10, metavar="K",
                    help="after distilling, train K fresh models per restart of each "
                         "architecture on the result and print their test accuracy (0: skip)")
+    p.add_argument("--no-resume", action="store_true",
+                   help="start afresh instead of resuming an interrupted run with the same "
+                        "--out (its checkpoint is kept in the hidden sibling .DIR.partial)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_distill)
 
@@ -137,9 +142,10 @@ def _add_evaluate(sub) -> None:
 def run_distill(args) -> int:
     from .data import load_dataset
     from .executor import get_executor
-    from .io import save
+    from .io import partial_dir, save
     from .parallel import distill_restarts
     from .progress import progress_bar
+    from .resume import epochs_done
 
     config = DistillConfig(
         arch=args.arch, steps=args.steps, epochs=args.epochs, per_class=args.per_class,
@@ -161,10 +167,25 @@ def run_distill(args) -> int:
     from .data import describe
     for line in describe(dataset.preprocessing):
         print(f"note: {line}")
-    with progress_bar(config.outer_epochs, "distilling", disable=args.quiet) as bar:
-        distilled = distill_restarts(dataset, config, get_executor(args.workers), progress=bar)
-    out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},
-               transformer=dataset.transformer)
+    partial = partial_dir(args.out)
+    if args.no_resume:
+        shutil.rmtree(partial, ignore_errors=True)
+    try:
+        with progress_bar(config.outer_epochs, "distilling", disable=args.quiet) as bar:
+            distilled = distill_restarts(dataset, config, get_executor(args.workers),
+                                         progress=bar, checkpoint=partial, note=_note)
+        out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},
+                   transformer=dataset.transformer)
+    except KeyboardInterrupt:
+        done = epochs_done(partial)
+        if done is None:
+            print("tabdistill: interrupted before the first outer epoch ended; nothing was "
+                  "written", file=sys.stderr)
+        else:
+            print(f"tabdistill: interrupted after epoch {done}/{config.outer_epochs}; run the "
+                  "same command again to resume", file=sys.stderr)
+        return 130
+    shutil.rmtree(partial, ignore_errors=True)  # the result is safe: nothing left to resume
     print(f"distilled {dataset.name}: {distilled.n_restarts} restart(s) x {config.steps} "
           f"batches x {distilled.x.shape[2]} objects, n = {config.n_inner} steps, "
           f"{distilled.seconds:.1f} s -> {out}")
@@ -179,6 +200,11 @@ def run_distill(args) -> int:
                   f" +- {s['accuracy_std']:.3f} (95% CI {s['ci95'][0]:.3f}-{s['ci95'][1]:.3f},"
                   f" n = {s['n']})")
     return 0
+
+
+def _note(text: str) -> None:
+    """Prints a one-line note (module level, so that worker processes can be given it)."""
+    print(f"note: {text}", flush=True)
 
 
 def dataset_manifest(args, dataset) -> dict:
@@ -288,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    compile_cache.enable()
     try:
         return args.run(args)
     except TabdistillError as err:

@@ -12,9 +12,11 @@ progress.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -23,6 +25,7 @@ import numpy as np
 import optax
 from jax import lax
 
+from . import resume
 from .config import DistillConfig
 from .data import Dataset
 from .inner import unroll
@@ -103,18 +106,30 @@ class Distiller_:
             for g, kg in zip(self.groups, keys, strict=True)
         )
 
-    def init_state(self, key: jax.Array) -> _State:
-        """Synthetic objects ~ N(0, 1), lrs at ``init_lr``, one-hot targets."""
+    def init_state(self, seed: int, restart: int) -> _State:
+        """Restart ``restart``'s start: objects ~ N(0, 1), lrs at ``init_lr``, one-hot targets.
+
+        Drawn on the host from ``(seed, restart)`` alone, so that a restart gives the same
+        numbers whether it runs alone or with others, and starting a run compiles nothing.
+        """
         c = self.config
-        k_x, k_theta, k_loop = jax.random.split(key, 3)
+        rng = np.random.default_rng([seed, restart])
+        dtype = jnp.result_type(float)
         learned = {
-            "x": jax.random.normal(k_x, (c.steps, len(self.labels[0]), self.d)),
-            "raw_lr": jnp.full((c.n_inner,), raw_lr(c.init_lr), dtype=jnp.result_type(float)),
+            "x": jnp.asarray(rng.standard_normal((c.steps, len(self.labels[0]), self.d)), dtype),
+            "raw_lr": jnp.full((c.n_inner,), raw_lr(c.init_lr), dtype=dtype),
         }
         if c.learn_labels:
             learned["targets"] = self.fixed_targets
+        k_theta, k_loop = (jnp.asarray(rng.integers(0, 2**32, 2, dtype=np.uint32))
+                           for _ in range(2))
         theta0 = self._draw_models(k_theta) if c.fixed_init else ()
         return _State(learned, self.optimizer.init(learned), theta0, k_loop)
+
+    def init_states(self, seed: int, restarts: Sequence[int]) -> _State:
+        """The starts of several restarts, stacked along a leading axis."""
+        return jax.tree.map(lambda *leaves: jnp.stack(leaves),
+                            *(self.init_state(seed, r) for r in restarts))
 
     @property
     def fixed_targets(self) -> jax.Array:
@@ -161,9 +176,7 @@ class Distiller_:
         return lax.scan(lambda s, batch: self._outer_step(s, batch, X, T), state, (idx, weights))
 
 
-def restart_key(seed: int, restart: int) -> jax.Array:
-    """Each restart's key depends only on the seed and its index, so restarts can be split."""
-    return jax.random.fold_in(jax.random.PRNGKey(seed), restart)
+CHECKPOINT_EVERY_S = 1.0  # a checkpoint at most this often (and at the end, and on interrupt)
 
 
 def distill(
@@ -172,6 +185,8 @@ def distill(
     *,
     restart_ids: Sequence[int] | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    checkpoint: str | Path | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> DistilledData:
     """Distils ``dataset``'s train part; restarts are vectorised into one compiled program.
 
@@ -181,6 +196,12 @@ def distill(
       restart_ids: which restarts to run (default ``range(config.restarts)``); restart ``r``
         gives the same numbers whether run alone or with others.
       progress: called after each outer epoch with ``(epochs_done, outer_epochs, mean loss)``.
+      checkpoint: a directory to keep the running state in, one file per set of restarts,
+        replaced atomically after an outer epoch (at most once a second), after the last one
+        and on an interrupt. A run with the same settings, data and restarts resumes from it
+        and gives bit-identical numbers; one written for anything else is ignored. The caller
+        removes the directory once the result is safe.
+      note: called with a one-line message when a checkpoint is resumed or ignored.
     """
     start = time.perf_counter()
     config = config or DistillConfig()
@@ -188,15 +209,45 @@ def distill(
     engine = Distiller_(config, dataset.n_features, dataset.n_classes)
     X = jnp.asarray(dataset.X_train)
     T = one_hot_targets(jnp.asarray(dataset.y_train), dataset.n_classes)
-    # One compiled call (executing the initialisation op by op takes seconds).
-    state = jax.jit(jax.vmap(lambda r: engine.init_state(restart_key(config.seed, r))))(
-        jnp.asarray(restart_ids, jnp.int32))
-    history = []
-    for epoch in range(config.outer_epochs):
-        state, losses = engine.run_epoch(state, X, T)
-        history.append(losses)
-        if progress is not None:
-            progress(epoch + 1, config.outer_epochs, float(jnp.mean(losses[:, -1])))
+    state = engine.init_states(config.seed, restart_ids)
+    total, history, done, before = config.outer_epochs, (), 0, 0.0
+    path = key = None
+    if checkpoint is not None:
+        path = resume.checkpoint_path(checkpoint, restart_ids)
+        key = resume.digest(config, dataset.fingerprint, restart_ids)
+        found, problem = resume.read(path, state, key)
+        if problem is not None and note is not None:
+            note(f"ignoring the checkpoint {path}: {problem}; starting afresh")
+        if found is not None:
+            state, done, before, history = found.state, found.epochs, found.seconds, (
+                jnp.asarray(found.history),)
+            if note is not None:
+                note(f"resuming from epoch {done}/{total} ({checkpoint})")
+            if progress is not None:
+                progress(done, total, float(np.mean(found.history[:, -1])))
+
+    def save(snap):
+        resume.write(path, key, snap[0], snap[2], snap[1], before + time.perf_counter() - start)
+
+    # (state, history, epochs done) change together, in one assignment, so that an interrupt
+    # between two statements never saves a state with the wrong history or epoch count.
+    snap, saved, last_save = (state, history, done), done, time.perf_counter()
+    try:
+        for epoch in range(done, total):
+            new_state, losses = engine.run_epoch(snap[0], X, T)
+            snap = (new_state, (*snap[1], losses), epoch + 1)
+            if path is not None and (epoch + 1 == total
+                                     or time.perf_counter() - last_save >= CHECKPOINT_EVERY_S):
+                save(snap)
+                saved, last_save = epoch + 1, time.perf_counter()
+            if progress is not None:
+                progress(epoch + 1, total, float(jnp.mean(losses[:, -1])))
+    except BaseException:
+        if path is not None and snap[2] > saved:
+            with contextlib.suppress(Exception):
+                save(snap)
+        raise
+    state, history, _ = snap
     learned = state.learned
     fixed = engine.fixed_targets
     targets = learned.get("targets", jnp.broadcast_to(fixed, (len(restart_ids), *fixed.shape)))
@@ -209,5 +260,5 @@ def distill(
         n_classes=dataset.n_classes,
         config=config,
         restart_ids=restart_ids,
-        seconds=time.perf_counter() - start,
+        seconds=before + time.perf_counter() - start,
     )

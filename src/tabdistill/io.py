@@ -61,6 +61,13 @@ def atomic_dir(path: str | Path):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def partial_dir(path: str | Path) -> Path:
+    """Where a run writing ``path`` keeps its resumable checkpoint: a hidden sibling,
+    ``.NAME.partial``, so that ``path`` itself appears only when complete."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.partial")
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Writes a file through a temporary sibling and a rename."""
     path = Path(path)

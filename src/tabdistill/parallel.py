@@ -15,8 +15,8 @@ from .executor import Executor, SerialExecutor
 
 
 def _distill_slice(task) -> DistilledData:
-    dataset, config, restart_ids = task
-    return distill(dataset, config, restart_ids=restart_ids)
+    dataset, config, restart_ids, checkpoint, note = task
+    return distill(dataset, config, restart_ids=restart_ids, checkpoint=checkpoint, note=note)
 
 
 def merge(parts: list[DistilledData]) -> DistilledData:
@@ -36,12 +36,20 @@ def distill_restarts(
     config: DistillConfig,
     executor: Executor | None = None,
     progress=None,
+    *,
+    checkpoint=None,
+    note=None,
 ) -> DistilledData:
-    """Distils ``config.restarts`` restarts, split over the executor's workers."""
+    """Distils ``config.restarts`` restarts, split over the executor's workers.
+
+    ``checkpoint`` and ``note`` are :func:`distill`'s; each slice keeps its own checkpoint file
+    (named by its restarts) in the directory, so a split run resumes too, given the same number
+    of workers. ``note`` must be picklable (a module-level function) when there are workers.
+    """
     executor = executor or SerialExecutor()
     workers = min(getattr(executor, "workers", 1), config.restarts)
     if workers <= 1:
-        return distill(dataset, config, progress=progress)
+        return distill(dataset, config, progress=progress, checkpoint=checkpoint, note=note)
     slices = np.array_split(np.arange(config.restarts), workers)
-    tasks = [(dataset, config, tuple(int(r) for r in s)) for s in slices]
+    tasks = [(dataset, config, tuple(int(r) for r in s), checkpoint, note) for s in slices]
     return merge(executor.map(_distill_slice, tasks))

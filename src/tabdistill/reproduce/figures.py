@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import ticker  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from .settings import PAPER_NAMES  # noqa: E402
 
@@ -326,9 +327,15 @@ def _synthetic(results, path, kind: str, title: str) -> None:
             if i == len(kinds) - 1:
                 ax.set_xlabel("x1")
         axes[i][0].set_ylabel("x2")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=9,
-               bbox_to_anchor=(0.5, 0.0), markerscale=1.5)
+    # Handles drawn for the legend: the real dots are faint and tiny by design, and the
+    # legend would copy that (markerscale does not undo the alpha).
+    handles = [Line2D([], [], linestyle="none", marker="o", markersize=6, alpha=1.0,
+                      color=CLASS_COLORS[c], label=f"real, class {c}") for c in (0, 1)]
+    handles += [Line2D([], [], linestyle="none", marker="*", markersize=12, alpha=1.0,
+                       color=CLASS_COLORS[c], markeredgecolor="k", markeredgewidth=0.6,
+                       label=f"synthetic, class {c}") for c in (0, 1)]
+    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=9,
+               bbox_to_anchor=(0.5, 0.0))
     fig.tight_layout()
     _save(fig, path)
     return ", ".join(str(p + 1) for p in picks)
