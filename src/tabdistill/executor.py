@@ -1,8 +1,8 @@
 """The seam for parallel work (restarts, sweeps, evaluations): an executor maps a function
 over independent tasks. ``serial`` runs them here; ``processes`` fans them out over local
-worker processes, each a single-threaded XLA runtime (on a small CPU, two single-threaded
-processes do twice the work of one two-threaded one). Another engine (a Ray cluster) plugs in
-by implementing ``map``.
+worker processes, each a single-threaded XLA runtime pinned to a core of its own (on a small
+CPU, two such processes do twice the work of one two-threaded one). Another engine (a Ray
+cluster) plugs in by implementing ``map``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
 
-SINGLE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+SINGLE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false"
 
 
 class Executor(Protocol):
@@ -32,7 +32,9 @@ class SerialExecutor:
 
 
 class ProcessExecutor:
-    """Runs the tasks in ``workers`` fresh processes with single-threaded XLA."""
+    """Runs the tasks in ``workers`` fresh processes with single-threaded XLA, each pinned to
+    one core (where the platform allows) so that XLA sizes its thread pool to one thread and
+    never splits a program's independent operations over threads that fight for the cores."""
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
@@ -41,11 +43,24 @@ class ProcessExecutor:
         tasks = list(tasks)
         if len(tasks) <= 1 or self.workers == 1:
             return [fn(t) for t in tasks]
-        with _child_env(XLA_FLAGS=SINGLE_THREAD_XLA), ProcessPoolExecutor(
-            max_workers=min(self.workers, len(tasks)),
-            mp_context=multiprocessing.get_context("spawn"),  # fork is unsafe with JAX threads
+        context = multiprocessing.get_context("spawn")  # fork is unsafe with JAX threads
+        flags = f"{os.environ.get('XLA_FLAGS', '')} {SINGLE_THREAD_XLA}".strip()
+        with _child_env(XLA_FLAGS=flags), ProcessPoolExecutor(
+            max_workers=min(self.workers, len(tasks)), mp_context=context,
+            initializer=pin_to_one_core, initargs=(context.Value("i", 0),),
         ) as pool:
             return list(pool.map(fn, tasks))
+
+
+def pin_to_one_core(counter) -> None:
+    """Pins this worker to the next core of those the parent may use (a worker initializer;
+    ``counter`` is a shared ``multiprocessing.Value`` that numbers the workers)."""
+    if not hasattr(os, "sched_setaffinity"):  # not on macOS or Windows: leave it to the OS
+        return
+    with counter.get_lock():
+        index, counter.value = counter.value, counter.value + 1
+    cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cores[index % len(cores)]})
 
 
 @contextlib.contextmanager
