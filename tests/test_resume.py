@@ -162,3 +162,29 @@ def test_cli_interrupt_then_resume(tmp_path, monkeypatch, capsys):
     assert f"note: resuming from epoch 1/4 ({partial})" in io.out.splitlines()
     assert out.is_dir() and not partial.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["moons"]
+
+
+def test_sigterm_stops_a_running_command_like_ctrl_c(tmp_path):
+    """A real process: once its first checkpoint is on disk, SIGTERM ends it with code 130, the
+    checkpoint kept for a resume and no output directory."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out, partial = tmp_path / "moons", tmp_path / ".moons.partial"
+    endless = [*TINY_CLI, "--outer-epochs", "100000"]  # the later flag wins
+    proc = subprocess.Popen([sys.executable, "-m", "tabdistill.cli", *endless, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(partial.glob("*.npz")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "run the same command again to resume" in err
+    assert not out.exists() and resume.epochs_done(partial) >= 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -311,10 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     compile_cache.enable()
+    # `kill` and job schedulers stop a run as Ctrl-C does: finished work is saved to resume.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.run(args)
     except TabdistillError as err:

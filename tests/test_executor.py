@@ -1,0 +1,41 @@
+import os
+import time
+
+import pytest
+
+from tabdistill.executor import SINGLE_THREAD_XLA, ProcessExecutor, SerialExecutor, get_executor
+
+
+def worker_facts(seconds):
+    time.sleep(seconds)  # long enough that every worker takes a task
+    return os.getpid(), tuple(sorted(os.sched_getaffinity(0))), os.environ.get("XLA_FLAGS", "")
+
+
+def square(x):
+    return x * x
+
+
+def test_results_come_back_in_task_order():
+    tasks = list(range(7))
+    assert ProcessExecutor(2).map(square, tasks) == SerialExecutor().map(square, tasks)
+    assert [x * x for x in tasks] == SerialExecutor().map(square, tasks)
+
+
+def test_get_executor_picks_serial_for_one_worker():
+    assert isinstance(get_executor(1), SerialExecutor)
+    assert get_executor(3).workers == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs core affinity and at least two cores")
+def test_each_worker_is_pinned_to_a_core_of_its_own_with_single_threaded_xla(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_hlo_as_text")
+    facts = ProcessExecutor(2).map(worker_facts, [0.5] * 4)
+    cores_by_worker = {pid: cores for pid, cores, _ in facts}
+    assert len(cores_by_worker) == 2
+    assert all(len(cores) == 1 for cores in cores_by_worker.values())
+    assert len(set(cores_by_worker.values())) == 2
+    assert set().union(*cores_by_worker.values()) <= os.sched_getaffinity(0)
+    # The caller's own XLA flags are kept; the single-threading flag is added to them.
+    assert {flags for _, _, flags in facts} == {f"--xla_dump_hlo_as_text {SINGLE_THREAD_XLA}"}
+    assert os.environ["XLA_FLAGS"] == "--xla_dump_hlo_as_text"  # the parent's is restored
