@@ -5,6 +5,8 @@ model trained on it for a few steps matches a model trained on the whole table (
 2018; Medvedev & D'yakonov, 2020).
 """
 
+# First: its import sets XLA's CPU flags, before anything starts JAX's CPU backend.
+from . import runtime  # noqa: F401
 from .config import DistillConfig
 from .data import Dataset, load_dataset
 from .distill import DistilledData, distill

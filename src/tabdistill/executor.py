@@ -7,14 +7,11 @@ cluster) plugs in by implementing ``map``.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
-
-SINGLE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false"
 
 
 class Executor(Protocol):
@@ -43,9 +40,9 @@ class ProcessExecutor:
         tasks = list(tasks)
         if len(tasks) <= 1 or self.workers == 1:
             return [fn(t) for t in tasks]
+        # Workers inherit XLA_FLAGS with single-threaded XLA (tabdistill.runtime sets it).
         context = multiprocessing.get_context("spawn")  # fork is unsafe with JAX threads
-        flags = f"{os.environ.get('XLA_FLAGS', '')} {SINGLE_THREAD_XLA}".strip()
-        with _child_env(XLA_FLAGS=flags), ProcessPoolExecutor(
+        with ProcessPoolExecutor(
             max_workers=min(self.workers, len(tasks)), mp_context=context,
             initializer=pin_to_one_core, initargs=(context.Value("i", 0),),
         ) as pool:
@@ -61,21 +58,6 @@ def pin_to_one_core(counter) -> None:
         index, counter.value = counter.value, counter.value + 1
     cores = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cores[index % len(cores)]})
-
-
-@contextlib.contextmanager
-def _child_env(**values):
-    """Sets environment variables that spawned children inherit; restores them after."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def get_executor(workers: int | None = None) -> Executor:
