@@ -4,9 +4,12 @@ Distillation runs thousands of tiny matrix products (10 x 11 by 11 x 8) per oute
 by default hands them to the YNNPACK library, which packs its operands on every call, and runs
 them on a thread pool; for products this small both cost more than the arithmetic. With the
 products compiled by XLA itself and run on one thread, the paper's 4-layer distillation runs
-2.2x faster (measured in ``benchmarks/``). The flags are added to ``XLA_FLAGS`` before JAX
-starts its CPU backend; a flag the user set there already wins, and ``TABDISTILL_XLA_FLAGS=off``
-leaves ``XLA_FLAGS`` alone. Set after JAX has started, they have no effect (and do no harm).
+2.2x faster (measured in ``benchmarks/``).
+
+JAX reads ``XLA_FLAGS`` when it starts its CPU backend (at the first computation), so
+tabdistill adds these flags when it is imported; set after that, they have no effect (and do no
+harm). A flag already in ``XLA_FLAGS`` wins, and ``TABDISTILL_XLA_FLAGS=off`` leaves
+``XLA_FLAGS`` alone. Worker processes inherit them.
 """
 
 from __future__ import annotations
