@@ -27,7 +27,7 @@ def test_distill_writes_arrays_and_manifest(distilled_dir):
     assert manifest["config"]["steps"] == 3 and manifest["config"]["restarts"] == 2
     assert manifest["dataset"]["name"] == "moons" and manifest["dataset"]["n_train"] == 1005
     assert len(manifest["final_outer_loss"]) == 2
-    assert {"jax", "numpy", "python"} <= set(manifest["versions"])
+    assert {"jax", "numpy", "python", "xla_flags"} <= set(manifest["versions"])
     data, _ = tabdistill.load(distilled_dir)
     assert data.x.shape == (2, 3, 8, 2) and data.lrs.shape == (2, 6)
 

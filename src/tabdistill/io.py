@@ -31,11 +31,13 @@ PREPROCESS = "preprocess.pkl"
 
 
 def versions() -> dict:
-    """Versions of the packages that produced a result."""
+    """Versions of the packages that produced a result, and the XLA flags it ran under (they
+    choose the kernels, whose rounding can differ)."""
     out = {"python": platform.python_version()}
     for pkg in ("tabdistill", "jax", "jaxlib", "optax", "numpy", "scikit-learn", "pandas"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[pkg] = metadata.version(pkg)
+    out["xla_flags"] = os.environ.get("XLA_FLAGS", "")
     return out
 
 

@@ -53,6 +53,7 @@ def digest(config, fingerprint: str, restart_ids: Sequence[int]) -> str:
         "restart_ids": [int(r) for r in restart_ids],
         "float": str(jnp.result_type(float)),
         "jax": jax.__version__,
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),  # they choose kernels, hence rounding
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
