@@ -37,4 +37,4 @@ def test_each_worker_is_pinned_to_a_core_of_its_own_with_single_threaded_xla():
     assert len(set(cores_by_worker.values())) == 2
     assert set().union(*cores_by_worker.values()) <= os.sched_getaffinity(0)
     for _, _, flags in facts:
-        assert all(flag in flags.split() for flag in runtime.FLAGS)
+        assert all(flag in flags.split() for flag in runtime.fast_cpu_flags())

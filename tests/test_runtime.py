@@ -14,7 +14,17 @@ def env(monkeypatch):
 
 def test_the_flags_are_added_when_absent(env):
     runtime.use_fast_cpu_flags()
-    assert os.environ["XLA_FLAGS"].split() == list(runtime.FLAGS)
+    assert os.environ["XLA_FLAGS"].split() == list(runtime.fast_cpu_flags())
+
+
+@pytest.mark.parametrize("version,ynnpack", [("0.10.2", True), ("0.11.0", True),
+                                             ("0.9.1", False), ("0.12.0", False),
+                                             ("1.0.0", False)])
+def test_the_experimental_flag_only_where_jaxlib_is_known_to_have_it(env, version, ynnpack):
+    # XLA aborts on a flag it does not know.
+    env.setattr(runtime.metadata, "version", lambda name: version)
+    assert (runtime.NO_YNNPACK in runtime.fast_cpu_flags()) is ynnpack
+    assert runtime.SINGLE_THREAD in runtime.fast_cpu_flags()
 
 
 def test_a_users_own_flags_are_kept_and_win(env):

@@ -10,26 +10,41 @@ JAX reads ``XLA_FLAGS`` when it starts its CPU backend (at the first computation
 tabdistill adds these flags when it is imported; set after that, they have no effect (and do no
 harm). A flag already in ``XLA_FLAGS`` wins, and ``TABDISTILL_XLA_FLAGS=off`` leaves
 ``XLA_FLAGS`` alone. Worker processes inherit them.
+
+XLA aborts the process on a flag it does not know, and the YNNPACK flag is experimental: it is
+set only for the jaxlib versions where it is known to exist.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from importlib import metadata
 
 ENV = "TABDISTILL_XLA_FLAGS"
-FLAGS = (
-    "--xla_cpu_experimental_ynn_fusion_type=",  # no YNNPACK fusions: XLA compiles the products
-    "--xla_cpu_multi_thread_eigen=false",  # one thread: tiny products do not split well
-)
+SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false"  # tiny products do not split well
+NO_YNNPACK = "--xla_cpu_experimental_ynn_fusion_type="  # XLA compiles the products itself
+YNNPACK_FLAG_JAXLIB = ((0, 10), (0, 12))  # [from, to): jaxlib versions that have NO_YNNPACK
 _OFF = {"0", "off", "no", "none", "false"}
 
 
+def fast_cpu_flags() -> tuple[str, ...]:
+    """The flags for the installed jaxlib."""
+    try:
+        version = tuple(int(v) for v in re.findall(r"\d+", metadata.version("jaxlib"))[:2])
+    except metadata.PackageNotFoundError:
+        version = ()
+    first, end = YNNPACK_FLAG_JAXLIB
+    return (SINGLE_THREAD, NO_YNNPACK) if first <= version < end else (SINGLE_THREAD,)
+
+
 def use_fast_cpu_flags() -> None:
-    """Adds :data:`FLAGS` to ``XLA_FLAGS`` (those the user has not set), unless turned off."""
+    """Adds :func:`fast_cpu_flags` to ``XLA_FLAGS`` (those the user has not set), unless
+    turned off."""
     if os.environ.get(ENV, "").strip().lower() in _OFF:
         return
     current = os.environ.get("XLA_FLAGS", "")
-    missing = [flag for flag in FLAGS if flag.split("=")[0] not in current]
+    missing = [flag for flag in fast_cpu_flags() if flag.split("=")[0] not in current]
     if missing:
         os.environ["XLA_FLAGS"] = " ".join([current, *missing]).strip()
 
