@@ -94,6 +94,7 @@ class Distiller_:
         self.batch_index = jnp.arange(config.n_inner, dtype=jnp.int32) % config.steps
         self.optimizer = optax.adam(config.outer_lr, b1=config.beta1, b2=config.beta2)
         self.run_epoch = jax.jit(jax.vmap(self._epoch, in_axes=(0, None, None)))
+        self._start = jax.jit(jax.vmap(self._start_one))
 
     # ---- one restart -------------------------------------------------------------------
 
@@ -106,30 +107,31 @@ class Distiller_:
             for g, kg in zip(self.groups, keys, strict=True)
         )
 
-    def init_state(self, seed: int, restart: int) -> _State:
-        """Restart ``restart``'s start: objects ~ N(0, 1), lrs at ``init_lr``, one-hot targets.
+    def init_states(self, seed: int, restarts: Sequence[int]) -> _State:
+        """The starts of several restarts, stacked along a leading axis: objects ~ N(0, 1),
+        lrs at ``init_lr``, one-hot targets.
 
-        Drawn on the host from ``(seed, restart)`` alone, so that a restart gives the same
-        numbers whether it runs alone or with others, and starting a run compiles nothing.
+        Each restart's random numbers are drawn on the host from ``(seed, restart)`` alone, so
+        that a restart gives the same numbers whether it runs alone or with others; the rest
+        is built by one small compiled program.
         """
         c = self.config
-        rng = np.random.default_rng([seed, restart])
-        dtype = jnp.result_type(float)
-        learned = {
-            "x": jnp.asarray(rng.standard_normal((c.steps, len(self.labels[0]), self.d)), dtype),
-            "raw_lr": jnp.full((c.n_inner,), raw_lr(c.init_lr), dtype=dtype),
-        }
-        if c.learn_labels:
-            learned["targets"] = self.fixed_targets
-        k_theta, k_loop = (jnp.asarray(rng.integers(0, 2**32, 2, dtype=np.uint32))
-                           for _ in range(2))
-        theta0 = self._draw_models(k_theta) if c.fixed_init else ()
-        return _State(learned, self.optimizer.init(learned), theta0, k_loop)
+        rngs = [np.random.default_rng([seed, r]) for r in restarts]
+        x = np.stack([g.standard_normal((c.steps, len(self.labels[0]), self.d)) for g in rngs])
+        keys = np.stack([g.integers(0, 2**32, (2, 2), dtype=np.uint32) for g in rngs])
+        return self._start(x.astype(jnp.result_type(float)), keys)
 
-    def init_states(self, seed: int, restarts: Sequence[int]) -> _State:
-        """The starts of several restarts, stacked along a leading axis."""
-        return jax.tree.map(lambda *leaves: jnp.stack(leaves),
-                            *(self.init_state(seed, r) for r in restarts))
+    def init_state(self, seed: int, restart: int) -> _State:
+        """One restart's start (see :meth:`init_states`)."""
+        return jax.tree.map(lambda a: a[0], self.init_states(seed, [restart]))
+
+    def _start_one(self, x, keys) -> _State:
+        learned = {"x": x, "raw_lr": jnp.full((self.config.n_inner,), raw_lr(self.config.init_lr),
+                                              dtype=x.dtype)}
+        if self.config.learn_labels:
+            learned["targets"] = self.fixed_targets.astype(x.dtype)
+        theta0 = self._draw_models(keys[0]) if self.config.fixed_init else ()
+        return _State(learned, self.optimizer.init(learned), theta0, keys[1])
 
     @property
     def fixed_targets(self) -> jax.Array:
