@@ -58,7 +58,8 @@ def run_all(lanes: int, restarts: int, out: Path, cache: Path) -> tuple[dict, fl
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
     jobs, times, lock = list(ARCHS), {}, threading.Lock()
     start = time.perf_counter()
-    cores = sorted(os.sched_getaffinity(0))
+    # Where the platform cannot pin (no sched_getaffinity / taskset), the lanes run unpinned.
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
     threads = [threading.Thread(target=run_lane,
                                 args=(cores[i % len(cores)], jobs, restarts, out, env, times, lock))
                for i in range(lanes)]
