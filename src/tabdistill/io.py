@@ -70,15 +70,45 @@ def partial_dir(path: str | Path) -> Path:
     return path.with_name(f".{path.name}.partial")
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Writes a file through a temporary sibling and a rename."""
+@contextlib.contextmanager
+def atomic_file(path: str | Path, suffix: str = ""):
+    """Yields a temporary sibling path that replaces ``path`` only if the block succeeds, so a
+    reader never sees a half-written file (``suffix`` keeps writers that look at it happy)."""
     path = Path(path)
+    if path.is_dir():
+        raise TabdistillError(f"{path} is a directory; expected a file name to write")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the result should not be
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the result should not be
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Writes a text file through a temporary sibling and a rename."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(text)
+
+
+def ensure_writable(directory: str | Path) -> Path:
+    """Checks, before any work, that files can be created in ``directory`` (made if missing);
+    raises :class:`TabdistillError` naming the path otherwise."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as err:
+        raise TabdistillError(
+            f"cannot write to {directory} ({err.strerror or type(err).__name__}); expected a "
+            "writable directory"
+        ) from None
+    return directory
 
 
 def _umask() -> int:
