@@ -290,6 +290,12 @@ def _add_compare(sub) -> None:
     add_compare(sub)
 
 
+def _add_bench(sub) -> None:
+    from .bench.cli import add_parser
+
+    add_parser(sub)
+
+
 def _add_reproduce(sub) -> None:
     from .reproduce.cli import add_parser
 
@@ -309,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reproduce(sub)
     _add_export(sub)
     _add_compare(sub)
+    _add_bench(sub)
     return parser
 
 
