@@ -92,15 +92,25 @@ def run_task(task: Task) -> list[dict]:
     """Makes the task's sets, trains and scores every learner on each, caches each cell."""
     dataset = task.table.load()
     method = METHODS[task.method]
-    start = time.perf_counter()
-    sets = method.make(dataset, task.rows_per_class, task.restarts, task.grid.seed,
-                       task.grid.nets)
-    seconds_make = (time.perf_counter() - start) / len(task.restarts)
+    learners = parse_learners(task.grid.learners)
+
+    def make(learner=None):
+        start = time.perf_counter()
+        extra = {"learner": learner} if method.per_learner else {}
+        sets = method.make(dataset, task.rows_per_class, task.restarts, task.grid.seed,
+                           task.grid.nets, **extra)
+        return sets, (time.perf_counter() - start) / len(task.restarts)
+
+    # made[learner] = (one set per restart, seconds per restart); one entry for all learners
+    # unless the method makes a set per learner.
+    made = {lr: make(lr) for lr in learners} if method.per_learner else dict.fromkeys(
+        learners, make())
     cells = []
-    for restart, reduced in zip(task.restarts, sets, strict=True):
+    for i, restart in enumerate(task.restarts):
         seed = task.grid.seed + restart
-        learners = {}
-        for learner in parse_learners(task.grid.learners):
+        scores = {}
+        for learner in learners:
+            reduced, seconds_make = made[learner][0][i], made[learner][1]
             t0 = time.perf_counter()
             if reduced.distilled is not None:
                 model = fit_distilled(learner, reduced.distilled, restart=reduced.restart,
@@ -108,16 +118,16 @@ def run_task(task: Task) -> list[dict]:
             else:
                 model = fit(learner, reduced.X, reduced.y, dataset.n_classes, seed=seed)
             pred = model.predict(dataset.X_test)
-            learners[learner.name] = {
+            scores[learner.name] = {
                 "accuracy": float(accuracy_score(dataset.y_test, pred)),
                 "balanced_accuracy": float(balanced_accuracy_score(dataset.y_test, pred)),
+                "n_rows": int(len(reduced.y)),
+                "seconds_make": seconds_make,
                 "seconds_fit": time.perf_counter() - t0,
             }
         cell = {"key": task.key(restart), "dataset": task.table.name,
                 "rows_per_class": task.rows_per_class, "method": task.method,
-                "restart": restart, "n_rows": int(len(reduced.y)),
-                "n_train": int(len(dataset.y_train)), "seconds_make": seconds_make,
-                "learners": learners}
+                "restart": restart, "n_train": int(len(dataset.y_train)), "learners": scores}
         atomic_write_text(task.path(restart), json.dumps(cell, indent=1))
         cells.append(cell)
     return cells
@@ -183,11 +193,10 @@ def results_frame(cells: list[dict], budgets: dict) -> pd.DataFrame:
             for learner, s in cell["learners"].items():
                 rows.append({"dataset": cell["dataset"], "rows_per_class": rpc,
                              "method": cell["method"], "learner": learner,
-                             "restart": cell["restart"], "accuracy": s["accuracy"],
-                             "balanced_accuracy": s["balanced_accuracy"],
-                             "n_rows": cell["n_rows"], "n_train": cell["n_train"],
-                             "seconds_make": cell["seconds_make"],
-                             "seconds_fit": s["seconds_fit"]})
+                             "restart": cell["restart"], "n_train": cell["n_train"],
+                             # Cells of an early version kept these per cell, not per learner.
+                             "n_rows": cell.get("n_rows"),
+                             "seconds_make": cell.get("seconds_make"), **s})
     if not rows:
         raise TabdistillError("the benchmark has no cells; expected at least one table with a "
                               "budget smaller than its train part")
