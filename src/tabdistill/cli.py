@@ -236,7 +236,10 @@ def reload_dataset(manifest: dict):
     """The dataset a distilled directory was made from, checked against its fingerprint."""
     from .data import load_dataset
 
-    info = manifest["dataset"]
+    info = manifest.get("dataset", {})
+    if not {"source", "target", "test_size", "split_seed", "fingerprint"} <= set(info):
+        raise TabdistillError("the manifest does not say which data was distilled; expected "
+                              "a directory written by tabdistill distill")
     dataset = load_dataset(info["source"], target=info["target"], test_size=info["test_size"],
                            seed=info["split_seed"], missing=info.get("missing", "impute"),
                            max_categories=info.get("max_categories", 20))
@@ -290,6 +293,11 @@ def _add_compare(sub) -> None:
     add_compare(sub)
 
 
+def _add_upgrade(sub) -> None:
+    from .upgrade import add_parser
+    add_parser(sub)
+
+
 def _add_reproduce(sub) -> None:
     from .reproduce.cli import add_parser
 
@@ -307,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     # Further commands register here, one line each.
     _add_reproduce(sub)
+    _add_upgrade(sub)
     _add_export(sub)
     _add_compare(sub)
     return parser
