@@ -5,6 +5,7 @@ file, no traceback) where it is. An old directory (``preprocess.pkl``) is refuse
 to re-create it, and ``tabdistill upgrade --trust-pickle`` converts one the user vouches for.
 """
 
+import io
 import json
 import pathlib
 import pickle
@@ -147,19 +148,42 @@ def test_upgrade_with_trust_pickle_converts_an_old_directory(copy, tmp_path, cap
     assert rc == 0 and "already" in out
 
 
-def test_a_poisoned_resume_checkpoint_is_ignored(tmp_path, capsys):
+def bare_npy() -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    return buffer.getvalue()
+
+
+# Files that are not what they claim, each written at ``path`` (``marker``: the poison's).
+FOREIGN = {
+    "poisoned pickle": lambda path, marker: poison(path, marker),
+    "bare .npy": lambda path, marker: path.write_bytes(bare_npy()),
+    "truncated": lambda path, marker: path.write_bytes(path.read_bytes()[:60]),
+    "JSON list": lambda path, marker: path.write_text("[1, 2]"),
+}
+
+
+@pytest.mark.parametrize("case", ["poisoned pickle", "bare .npy", "truncated"])
+def test_a_foreign_resume_checkpoint_is_ignored(tmp_path, capsys, case):
     table().to_csv(tmp_path / "t.csv", index=False)
+    args = ["distill", str(tmp_path / "t.csv"), "--target", "label", *TINY,
+            "--out", str(tmp_path / "d")]
+    checkpoint = tmp_path / ".d.partial" / "restarts-0-0.npz"
+    checkpoint.parent.mkdir()
+    np.savez(checkpoint, key=np.array("not this run"), epochs=np.array(1))
     marker = tmp_path / "ran"
-    poison(tmp_path / ".d.partial" / "restarts-0-0.npz", marker)
-    rc, out, err = run(["distill", str(tmp_path / "t.csv"), "--target", "label", *TINY,
-                        "--out", str(tmp_path / "d")], capsys)
+    FOREIGN[case](checkpoint, marker)
+    rc, out, err = run(args, capsys)
     assert not marker.exists()
     assert rc == 0 and "Traceback" not in err, err
     assert "ignoring the checkpoint" in out and "unreadable" in out
 
 
-@pytest.mark.parametrize("name", ["meta.json", "result.npz"])
-def test_a_poisoned_reproduce_cache_entry_is_recomputed(tmp_path, monkeypatch, name):
+@pytest.mark.parametrize("name, case", [
+    ("meta.json", "poisoned pickle"), ("meta.json", "JSON list"), ("meta.json", "truncated"),
+    ("result.npz", "poisoned pickle"), ("result.npz", "bare .npy"), ("result.npz", "truncated"),
+])
+def test_a_foreign_reproduce_cache_entry_is_recomputed(tmp_path, monkeypatch, name, case):
     calls = []
 
     def experiment(spec, inputs):
@@ -171,7 +195,7 @@ def test_a_poisoned_reproduce_cache_entry_is_recomputed(tmp_path, monkeypatch, n
     assert experiments.run_task(task)["cached"] is False
     assert experiments.run_task(task)["cached"] is True
     marker = tmp_path / "ran"
-    poison(tmp_path / experiments.cache_key("fake", {"n": 1}) / name, marker)
+    FOREIGN[case](tmp_path / experiments.cache_key("fake", {"n": 1}) / name, marker)
     again = experiments.run_task(task)
     assert not marker.exists()
     assert again["cached"] is False and len(calls) == 2
