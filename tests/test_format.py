@@ -148,6 +148,20 @@ def test_upgrade_with_trust_pickle_converts_an_old_directory(copy, tmp_path, cap
     assert rc == 0 and "already" in out
 
 
+def test_upgrade_of_an_old_directory_without_a_pickle_needs_no_trust(copy, tmp_path, capsys):
+    import tabdistill
+
+    data, _ = tabdistill.load(copy)
+    raw = tabdistill.save(tmp_path / "raw", data)  # raw features: no preprocessing
+    make_old(raw)
+    rc, _, err = run(["export", str(raw)], capsys)
+    assert rc == 2 and f"run `tabdistill upgrade {raw}`" in err, err
+    assert run(["upgrade", str(raw)], capsys)[0] == 0
+    again, manifest = tabdistill.load(raw)
+    np.testing.assert_array_equal(again.x, data.x)
+    assert manifest["preprocess"] is None and manifest["n_features"] == data.x.shape[-1]
+
+
 def bare_npy() -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.zeros(3))

@@ -141,8 +141,10 @@ def save(path: str | Path, distilled: DistilledData, manifest: dict | None = Non
     if transformer is not None and transformer.n_features != n_features:
         raise ValueError(f"the preprocessing makes {transformer.n_features} features; the "
                          f"distilled objects have {n_features}")
+    files = {"format": FORMAT, "n_features": n_features,
+             "preprocess": PREPROCESS if transformer is not None else None}
     manifest = {
-        "format": FORMAT,
+        **files,
         "config": dataclasses.asdict(distilled.config),
         "n_classes": distilled.n_classes,
         "restart_ids": list(distilled.restart_ids),
@@ -150,11 +152,8 @@ def save(path: str | Path, distilled: DistilledData, manifest: dict | None = Non
         "seconds": round(distilled.seconds, 3),
         "versions": versions(),
         **(manifest or {}),
-        # What the other files are: set last, so that no entry given can contradict them.
-        "n_features": n_features,
-        "preprocess": PREPROCESS if transformer is not None else None,
     }
-    manifest["format"] = FORMAT
+    manifest.update(files)  # what the files are: no entry given can contradict it
     with atomic_dir(path) as tmp:
         np.savez_compressed(tmp / ARRAYS_FILE, **{k: getattr(distilled, k) for k in ARRAYS})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_jsonable))
