@@ -283,6 +283,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
+def _add_upgrade(sub) -> None:
+    from .upgrade import add_parser
+    add_parser(sub)
+
+
 def _add_export(sub) -> None:
     from .commands import add_export
     add_export(sub)
@@ -291,11 +296,6 @@ def _add_export(sub) -> None:
 def _add_compare(sub) -> None:
     from .commands import add_compare
     add_compare(sub)
-
-
-def _add_upgrade(sub) -> None:
-    from .upgrade import add_parser
-    add_parser(sub)
 
 
 def _add_reproduce(sub) -> None:
