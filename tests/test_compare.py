@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from tabdistill.cli import main
-from tabdistill.compare import Comparison, format_table, kmeans_centroids, stratified_subset
+from tabdistill.compare import Comparison, format_table
 from tabdistill.config import DistillConfig
+from tabdistill.methods import kmeans_centroids, stratified_subset
 from tabdistill.sizing import fit_budget
 
 TINY = ["--outer-epochs", "1", "--steps", "2", "--epochs", "1", "--restarts", "2", "--quiet"]

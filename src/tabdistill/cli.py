@@ -298,6 +298,12 @@ def _add_compare(sub) -> None:
     add_compare(sub)
 
 
+def _add_bench(sub) -> None:
+    from .bench.cli import add_parser
+
+    add_parser(sub)
+
+
 def _add_reproduce(sub) -> None:
     from .reproduce.cli import add_parser
 
@@ -318,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_upgrade(sub)
     _add_export(sub)
     _add_compare(sub)
+    _add_bench(sub)
     return parser
 
 

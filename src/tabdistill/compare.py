@@ -20,15 +20,14 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.cluster import KMeans
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
-from sklearn.model_selection import train_test_split
 
 from .config import DistillConfig
 from .data import Dataset
 from .distill import distill
 from .errors import TabdistillError
 from .learners import DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled, parse_learners
+from .methods import kmeans_centroids, stratified_subset
 from .sizing import fit_budget, n_synthetic
 from .stats import summarize
 
@@ -93,27 +92,6 @@ def sized_config(dataset: Dataset, *, budget: int | None = None, per_class: int 
             "train rows; expected a smaller --budget or --per-class"
         )
     return config
-
-
-def stratified_subset(X, y, n_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A random subset of ``n_rows`` rows with the class proportions of ``y``."""
-    idx, _ = train_test_split(np.arange(len(y)), train_size=n_rows, stratify=y,
-                              random_state=seed)
-    return X[idx], y[idx]
-
-
-def kmeans_centroids(X, y, per_class: int, n_classes: int, seed: int):
-    """``per_class`` k-means centroids of each class (all of a class's rows if it has fewer)."""
-    xs, ys = [], []
-    for c in range(n_classes):
-        rows = X[y == c]
-        if len(rows) <= per_class:
-            centers = rows
-        else:
-            centers = KMeans(per_class, n_init=1, random_state=seed).fit(rows).cluster_centers_
-        xs.append(centers)
-        ys.append(np.full(len(centers), c, np.int32))
-    return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
 
 
 def compare(

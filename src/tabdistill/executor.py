@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Protocol
 
 
 class Executor(Protocol):
     def map(self, fn: Callable, tasks: Iterable) -> list:
         """Returns ``[fn(t) for t in tasks]``, in order; ``fn`` must be picklable."""
+
+    def imap_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
+        """Yields ``fn(t)`` for every task as each finishes (for progress), in any order."""
 
 
 class SerialExecutor:
@@ -26,6 +29,9 @@ class SerialExecutor:
 
     def map(self, fn: Callable, tasks: Iterable) -> list:
         return [fn(t) for t in tasks]
+
+    def imap_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
+        return (fn(t) for t in tasks)
 
 
 class ProcessExecutor:
@@ -40,13 +46,27 @@ class ProcessExecutor:
         tasks = list(tasks)
         if len(tasks) <= 1 or self.workers == 1:
             return [fn(t) for t in tasks]
+        with self._pool(len(tasks)) as pool:
+            return list(pool.map(fn, tasks))
+
+    def imap_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
+        tasks = list(tasks)
+        if len(tasks) <= 1 or self.workers == 1:
+            yield from (fn(t) for t in tasks)
+            return
+        pool = self._pool(len(tasks))
+        try:
+            yield from (f.result() for f in as_completed([pool.submit(fn, t) for t in tasks]))
+        finally:  # on an error or Ctrl-C, tasks not yet started never start
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _pool(self, n_tasks: int) -> ProcessPoolExecutor:
         # Workers inherit XLA_FLAGS with single-threaded XLA (tabdistill.runtime sets it).
         context = multiprocessing.get_context("spawn")  # fork is unsafe with JAX threads
-        with ProcessPoolExecutor(
-            max_workers=min(self.workers, len(tasks)), mp_context=context,
+        return ProcessPoolExecutor(
+            max_workers=min(self.workers, n_tasks), mp_context=context,
             initializer=pin_to_one_core, initargs=(context.Value("i", 0),),
-        ) as pool:
-            return list(pool.map(fn, tasks))
+        )
 
 
 def pin_to_one_core(counter) -> None:

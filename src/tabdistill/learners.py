@@ -1,16 +1,20 @@
 """Downstream learners: models trained on a set of rows (the full train part, a distilled set,
 a random subset, ...) and scored on the test part.
 
-A learner is named: ``logreg``, ``knn``, ``rf`` and ``hgb`` are scikit-learn's logistic
-regression, k-nearest neighbours, random forest and histogram gradient boosting; any
-architecture spec (``linear``, ``mlp2``, ``mlp4``, ``mlp:32x3``) is one of the project's nets.
+A learner is named: ``logreg``, ``knn``, ``rf``, ``hgb`` and ``nb`` are scikit-learn's logistic
+regression, k-nearest neighbours, random forest, histogram gradient boosting and Gaussian naive
+Bayes; ``xgb`` is XGBoost (the optional ``xgboost-cpu`` package, ``pip install
+'tabdistill[xgb]'``); any architecture spec (``linear``, ``mlp2``, ``mlp4``, ``mlp:32x3``) is
+one of the project's nets.
 
 How each is trained:
 
 * scikit-learn learners get the rows and their hard labels (all distilled steps pooled; learned
   soft labels become their most likely class). Small sets need two small-data rules, applied to
   every set alike: ``knn`` uses ``min(5, rows)`` neighbours and ``hgb`` leaves of at least
-  ``min(20, max(2, rows // 20))`` rows (the default 20 would make a 40-row set one leaf).
+  ``min(20, max(2, rows // 20))`` rows (the default 20 would make a 40-row set one leaf). A set
+  that lacks some classes (a small random subset can) trains on the classes it has; a set of
+  one class predicts it everywhere.
 * nets trained on a distilled set follow its learned schedule (the steps in order, each with
   its learned lr): that is what a distilled set is for.
 * nets trained on plain rows use one fixed recipe, :class:`NetRecipe` (Adam, 1000 steps of
@@ -29,6 +33,7 @@ import optax
 from jax import lax
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -39,7 +44,7 @@ from .inner import unroll
 from .models import Architecture, loss_fn, n_outputs, one_hot_targets, parse_arch
 from .strategies import parse_strategy
 
-SKLEARN_LEARNERS = ("logreg", "knn", "rf", "hgb")
+SKLEARN_LEARNERS = ("logreg", "knn", "rf", "hgb", "nb", "xgb")
 DEFAULT_LEARNERS = ("mlp2", "logreg", "knn", "rf", "hgb")
 
 
@@ -104,6 +109,17 @@ def make_sklearn(name: str, n_rows: int, seed: int = 0):
         return HistGradientBoostingClassifier(
             min_samples_leaf=min(20, max(2, n_rows // 20)), random_state=seed
         )
+    if name == "nb":
+        return GaussianNB()
+    if name == "xgb":
+        try:
+            from xgboost import XGBClassifier
+        except ImportError:
+            raise TabdistillError(
+                "learner xgb needs XGBoost; expected it installed (pip install "
+                "'tabdistill[xgb]', which brings the xgboost-cpu package)"
+            ) from None
+        return XGBClassifier(n_estimators=100, n_jobs=1, random_state=seed, verbosity=0)
     raise TabdistillError(f"unknown learner {name!r}; expected one of "
                           f"{', '.join(SKLEARN_LEARNERS)}")
 
@@ -216,9 +232,13 @@ def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
     learner = parse_learner(learner)
     if learner.is_net:
         return train_net(learner.arch, X, y, n_classes, seed=seed, recipe=recipe)
+    present = np.unique(y)
+    if len(present) == 1:
+        return _Constant(int(present[0]))
     model = make_sklearn(learner.name, len(X), seed)
     with threadpool_limits(1):  # OpenMP threads fighting JAX's for 2 cores cost 10-50x
-        return _Indexed(model.fit(X, y))
+        # Classes renumbered 0..k-1 over those present (XGBoost insists), mapped back on predict.
+        return _Indexed(model.fit(X, np.searchsorted(present, y)), present.astype(np.int32))
 
 
 def fit_distilled(learner: str | Learner, distilled, *, restart: int = 0, seed: int = 0,
@@ -234,14 +254,28 @@ def fit_distilled(learner: str | Learner, distilled, *, restart: int = 0, seed: 
 
 @dataclass(frozen=True)
 class _Indexed:
-    """A fitted scikit-learn model whose ``predict`` returns class indices as int32."""
+    """A fitted scikit-learn model whose ``predict`` returns class indices as int32.
+
+    ``classes[k]`` is the class index of the model's ``k``-th class."""
 
     model: object
+    classes: np.ndarray
 
     def predict(self, X):
         with threadpool_limits(1):
-            return np.asarray(self.model.predict(X)).astype(np.int32)
+            return self.classes[np.asarray(self.model.predict(X)).astype(np.int64)]
 
     def predict_proba(self, X):
+        """Probabilities of the classes the model was trained on (``classes``), in order."""
         with threadpool_limits(1):
             return self.model.predict_proba(X)
+
+
+@dataclass(frozen=True)
+class _Constant:
+    """What a learner becomes on a set of one class: that class, everywhere."""
+
+    label: int
+
+    def predict(self, X):
+        return np.full(len(X), self.label, np.int32)

@@ -1,0 +1,162 @@
+"""What a benchmark's ``results.csv`` says, per learner and budget, computed from it alone.
+
+Balanced accuracy on the test part is the headline; every statistic below uses its mean over
+restarts for each (table, budget, method, learner), except the paired comparison.
+
+* **Mean rank** (TDBench's): on each table the methods of the budget's size (all but ``full``)
+  are ranked by mean balanced accuracy, 1 the best, ties sharing the mean of their ranks; the
+  ranks are averaged over tables.
+* **Mean relative regret**: ``(full - method) / (full - random)`` on each table, averaged over
+  tables; 0 matches the full train part, 1 is no better than a random subset, below 0 beats the
+  full part. Tables where ``random`` comes within :data:`MIN_GAP` of ``full`` are left out (the
+  ratio is then noise over nearly nothing); the count used is reported.
+* **Against the best coreset**: each distillation method against the better of ``random`` and
+  ``kmeans`` on that table (by mean), paired over restarts (the same seeds): the mean
+  difference and its 95% bootstrap interval. A *win* is a difference above :data:`TOLERANCE`
+  whose interval lies above 0, a *loss* one below ``-TOLERANCE`` whose interval lies below 0,
+  and a *tie* anything else. ``at_least`` counts tables where the mean difference is >= 0,
+  ``better`` those where it is above :data:`TOLERANCE`.
+* **Time**: seconds to make one restart's set, and to train one learner on it and predict.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..methods import METHODS
+from ..stats import summarize
+
+MIN_GAP = 0.01
+TOLERANCE = 0.005
+COMPARATORS = ("random", "kmeans")
+
+
+def means(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean balanced accuracy (and accuracy) over restarts per table, budget, method, learner."""
+    keys = ["dataset", "rows_per_class", "method", "learner"]
+    return results.groupby(keys, as_index=False)[["balanced_accuracy", "accuracy"]].mean()
+
+
+def mean_ranks(results: pd.DataFrame) -> pd.DataFrame:
+    """Rows (rows_per_class, learner, method, mean_rank, tables)."""
+    m = means(results)
+    m = m[m.method != "full"].copy()
+    m["rank"] = m.groupby(["dataset", "rows_per_class", "learner"])["balanced_accuracy"].rank(
+        ascending=False, method="average")
+    out = m.groupby(["rows_per_class", "learner", "method"], as_index=False).agg(
+        mean_rank=("rank", "mean"), tables=("dataset", "nunique"))
+    return out
+
+
+def relative_regret(results: pd.DataFrame) -> pd.DataFrame:
+    """Rows (rows_per_class, learner, method, mean_regret, tables)."""
+    m = means(results).pivot_table(index=["dataset", "rows_per_class", "learner"],
+                                   columns="method", values="balanced_accuracy")
+    if "full" not in m or "random" not in m:
+        return pd.DataFrame(columns=["rows_per_class", "learner", "method", "mean_regret",
+                                     "tables"])
+    gap = m["full"] - m["random"]
+    rows = []
+    for method in m.columns.drop("full"):
+        regret = ((m["full"] - m[method]) / gap).where(gap >= MIN_GAP)
+        frame = regret.rename("regret").reset_index().dropna(subset=["regret"])
+        for (rpc, learner), part in frame.groupby(["rows_per_class", "learner"]):
+            rows.append({"rows_per_class": rpc, "learner": learner, "method": method,
+                         "mean_regret": float(part["regret"].mean()),
+                         "tables": int(part["dataset"].nunique())})
+    return pd.DataFrame(rows, columns=["rows_per_class", "learner", "method", "mean_regret",
+                                       "tables"])
+
+
+def against_coresets(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (distillation method, table, budget, learner): the paired comparison with
+    the better of ``random`` and ``kmeans`` (see the module doc)."""
+    present = set(results.method)
+    distillers = [m for m in present if m in METHODS and METHODS[m].kind == "distillation"]
+    comparators = [c for c in COMPARATORS if c in present]
+    if not distillers or not comparators:
+        return pd.DataFrame()
+    bal = results.pivot_table(index=["dataset", "rows_per_class", "learner", "restart"],
+                              columns="method", values="balanced_accuracy")
+    rows = []
+    for (dataset, rpc, learner), part in bal.groupby(level=[0, 1, 2]):
+        best = max(comparators, key=lambda c: part[c].mean())
+        for method in distillers:
+            pair = part[[method, best]].dropna()
+            if pair.empty:
+                continue
+            diff = summarize((pair[method] - pair[best]).to_numpy())
+            low, high = diff["ci95"]
+            verdict = ("win" if diff["mean"] > TOLERANCE and low > 0 else
+                       "loss" if diff["mean"] < -TOLERANCE and high < 0 else "tie")
+            rows.append({"method": method, "dataset": dataset, "rows_per_class": rpc,
+                         "learner": learner, "best_coreset": best,
+                         "method_mean": float(pair[method].mean()),
+                         "coreset_mean": float(pair[best].mean()), "difference": diff["mean"],
+                         "ci95": [low, high], "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def tally(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Wins, ties, losses, ``at_least`` and ``better`` per (method, budget, learner)."""
+    if pairs.empty:
+        return pd.DataFrame()
+    rows = []
+    for (method, rpc, learner), part in pairs.groupby(["method", "rows_per_class", "learner"]):
+        counts = part["verdict"].value_counts()
+        rows.append({"method": method, "rows_per_class": rpc, "learner": learner,
+                     "wins": int(counts.get("win", 0)), "ties": int(counts.get("tie", 0)),
+                     "losses": int(counts.get("loss", 0)),
+                     "at_least": int((part["difference"] >= 0).sum()),
+                     "better": int((part["difference"] > TOLERANCE).sum()),
+                     "tables": len(part),
+                     "mean_difference": float(part["difference"].mean())})
+    return pd.DataFrame(rows)
+
+
+def timing(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean seconds per (method, budget): making one restart's set, fitting one learner."""
+    cells = results.drop_duplicates(["dataset", "rows_per_class", "method", "restart"])
+    make = cells.groupby(["method", "rows_per_class"])["seconds_make"].mean()
+    fit = results.groupby(["method", "rows_per_class"])["seconds_fit"].mean()
+    total = cells.groupby("method")["seconds_make"].sum()
+    out = pd.DataFrame({"seconds_make": make, "seconds_fit": fit}).reset_index()
+    out["seconds_make_total"] = out["method"].map(total)
+    return out
+
+
+def summarize_results(results: pd.DataFrame, *, notes=(), learners=None,
+                      seconds: float | None = None) -> dict:
+    """Everything ``summary.json`` holds, computed from ``results`` (``results.csv``);
+    ``learners`` gives their order (default: as they first appear)."""
+    pairs = against_coresets(results)
+    out = {
+        "tables": sorted(results.dataset.unique()),
+        "rows_per_class": sorted(int(v) for v in results.rows_per_class.unique()),
+        "methods": [m for m in METHODS if m in set(results.method)],
+        "learners": list(learners or dict.fromkeys(results.learner)),
+        "restarts": int(results.restart.nunique()),
+        "mean_rank": mean_ranks(results).to_dict("records"),
+        "relative_regret": relative_regret(results).to_dict("records"),
+        "against_coresets": tally(pairs).to_dict("records"),
+        "pairs": pairs.to_dict("records"),
+        "timing": timing(results).to_dict("records"),
+        "notes": list(notes),
+        "definitions": {"min_gap": MIN_GAP, "tolerance": TOLERANCE,
+                        "comparators": list(COMPARATORS)},
+    }
+    if seconds is not None:
+        out["seconds"] = round(seconds, 1)
+    return _plain(out)
+
+
+def _plain(value):
+    """numpy scalars -> Python ones, so that the summary is plain JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

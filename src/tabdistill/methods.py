@@ -1,0 +1,162 @@
+"""Methods: the ways to make a small training set of a given size from a train part.
+
+A budget is counted in **rows per class** of the whole set, as in the field's benchmarks
+(TDBench): ``rows_per_class = 10`` on a 3-class table is a set of 30 rows. Each method is a
+value (:class:`Method`) whose ``make`` sees only the train part of a :class:`~.data.Dataset`
+(anything it chooses, it chooses on the train part) and returns one :class:`ReducedSet` per
+restart. Adding a method is a function and a line in :data:`METHODS`.
+
+* ``full``: the whole train part (the reference; the budget does not apply).
+* ``random``: a stratified random subset of ``rows_per_class x classes`` rows (the class
+  proportions of the table, so small classes get fewer rows).
+* ``random-balanced``: ``rows_per_class`` random rows of each class.
+* ``kmeans``: ``rows_per_class`` k-means centroids of each class.
+* ``wang``: the paper's distillation (Wang et al. 2018, as studied by Medvedev & D'yakonov):
+  ``steps`` synthetic batches of ``per_class`` rows of each class with ``steps x per_class =
+  rows_per_class`` (``steps`` the largest divisor of the budget up to 10), 3 internal epochs, 3
+  internal models of the net learners' architectures, about 600 outer steps.
+
+The balanced methods keep all of a class's rows when it has no more than the budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.model_selection import train_test_split
+
+from .data import Dataset
+from .distill import DistilledData
+from .errors import TabdistillError
+
+WANG_MAX_STEPS = 10
+
+
+@dataclass(frozen=True, eq=False)
+class ReducedSet:
+    """One restart's small training set: rows of the model's space and their classes.
+
+    ``distilled`` holds the synthetic batches and learned lrs where the method learns them
+    (nets then train on that schedule); it is ``None`` for sets of plain rows."""
+
+    X: np.ndarray  # [rows, features] float32
+    y: np.ndarray  # [rows] int32 class indices
+    distilled: DistilledData | None = None
+    restart: int = 0  # which restart of ``distilled`` this set is
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named way to make a set: ``make(dataset, rows_per_class, restarts, seed, nets)``
+    returns a :class:`ReducedSet` per restart id; restart ``r`` uses seed ``seed + r``."""
+
+    name: str
+    kind: str  # "reference", "coreset" or "distillation"
+    make: Callable[..., list[ReducedSet]]
+    description: str
+
+
+def stratified_subset(X, y, n_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random subset of ``n_rows`` rows with the class proportions of ``y``."""
+    idx, _ = train_test_split(np.arange(len(y)), train_size=n_rows, stratify=y,
+                              random_state=seed)
+    return X[idx], y[idx]
+
+
+def balanced_subset(X, y, per_class: int, n_classes: int, seed: int):
+    """``per_class`` random rows of each class (all of a class's rows if it has fewer)."""
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([
+        rng.permutation(np.flatnonzero(y == c))[:per_class] for c in range(n_classes)
+    ])
+    return X[idx], y[idx]
+
+
+def kmeans_centroids(X, y, per_class: int, n_classes: int, seed: int):
+    """``per_class`` k-means centroids of each class (all of a class's rows if it has fewer)."""
+    xs, ys = [], []
+    for c in range(n_classes):
+        rows = X[y == c]
+        if len(rows) <= per_class:
+            centers = rows
+        else:
+            centers = KMeans(per_class, n_init=1, random_state=seed).fit(rows).cluster_centers_
+        xs.append(centers)
+        ys.append(np.full(len(centers), c, np.int32))
+    return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
+
+
+def _full(dataset: Dataset, rows_per_class, restarts, seed, nets):
+    del rows_per_class, seed, nets  # The whole train part, whatever the budget.
+    return [ReducedSet(dataset.X_train, dataset.y_train) for _ in restarts]
+
+
+def _random(dataset: Dataset, rows_per_class, restarts, seed, nets):
+    del nets  # Rows need no architecture.
+    n_rows = rows_per_class * dataset.n_classes
+    return [ReducedSet(*stratified_subset(dataset.X_train, dataset.y_train, n_rows, seed + r))
+            for r in restarts]
+
+
+def _random_balanced(dataset: Dataset, rows_per_class, restarts, seed, nets):
+    del nets  # Rows need no architecture.
+    return [ReducedSet(*balanced_subset(dataset.X_train, dataset.y_train, rows_per_class,
+                                        dataset.n_classes, seed + r)) for r in restarts]
+
+
+def _kmeans(dataset: Dataset, rows_per_class, restarts, seed, nets):
+    del nets  # Centroids need no architecture.
+    return [ReducedSet(*kmeans_centroids(dataset.X_train, dataset.y_train, rows_per_class,
+                                         dataset.n_classes, seed + r)) for r in restarts]
+
+
+def wang_config(dataset: Dataset, rows_per_class: int, nets: Sequence[str] = ("mlp2",)):
+    """The ``wang`` method's settings for a budget (see the module doc)."""
+    from .compare import default_config
+
+    steps = max(d for d in range(1, WANG_MAX_STEPS + 1) if rows_per_class % d == 0)
+    nets = tuple(nets) or ("mlp2",)
+    config = default_config(dataset).replace(
+        arch=nets, models=max(3, len(nets)), steps=steps, per_class=rows_per_class // steps,
+        batch_size=min(64, len(dataset.y_train)))
+    return config.validate()
+
+
+def _wang(dataset: Dataset, rows_per_class, restarts, seed, nets):
+    from .distill import distill
+    from .learners import pooled_rows
+
+    config = wang_config(dataset, rows_per_class, nets).replace(seed=seed,
+                                                                restarts=max(restarts) + 1)
+    distilled = distill(dataset, config, restart_ids=tuple(restarts))
+    return [ReducedSet(*pooled_rows(distilled, i), distilled=distilled, restart=i)
+            for i in range(len(restarts))]
+
+
+METHODS = {
+    m.name: m for m in (
+        Method("full", "reference", _full, "the whole train part"),
+        Method("random", "coreset", _random, "stratified random rows"),
+        Method("random-balanced", "coreset", _random_balanced,
+               "the same number of random rows of each class"),
+        Method("kmeans", "coreset", _kmeans, "per-class k-means centroids"),
+        Method("wang", "distillation", _wang,
+               "the paper's distillation: synthetic batches and learned lrs"),
+    )
+}
+
+
+def parse_methods(spec: str | Sequence[str]) -> tuple[Method, ...]:
+    """Reads a comma-separated list (or a sequence) of method names."""
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    names = [n for n in names if n]
+    if not names:
+        raise TabdistillError(f"no method given; expected some of {', '.join(METHODS)}")
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise TabdistillError(f"unknown method {unknown[0]!r}; expected one of "
+                              f"{', '.join(METHODS)}")
+    return tuple(METHODS[n] for n in dict.fromkeys(names))
