@@ -214,3 +214,21 @@ def test_a_foreign_reproduce_cache_entry_is_recomputed(tmp_path, monkeypatch, na
     assert not marker.exists()
     assert again["cached"] is False and len(calls) == 2
     np.testing.assert_array_equal(again["curve"], np.arange(3.0))
+
+
+@pytest.mark.parametrize("case", ["poisoned pickle", "JSON list", "truncated"])
+def test_a_foreign_bench_cell_is_rerun(tmp_path, case):
+    from types import SimpleNamespace
+
+    from tabdistill.bench.grid import read_cell
+
+    cell = tmp_path / "cell.json"
+    key = {"protocol": 1, "cell": "a"}
+    task = SimpleNamespace(path=lambda restart: cell, key=lambda restart: key,
+                           grid=SimpleNamespace(learners=("logreg",)))
+    cell.write_text(json.dumps({"key": key, "learners": {"logreg": {"accuracy": 0.5}}}))
+    assert read_cell(task, 0) is not None
+    marker = tmp_path / "ran"
+    FOREIGN[case](cell, marker)
+    assert read_cell(task, 0) is None
+    assert not marker.exists()
