@@ -1,6 +1,8 @@
 """Every bad input, on every command: one line on stderr naming the problem and what was
 expected, exit code 2, no traceback, and no output left behind."""
 
+import io
+import json
 import shutil
 import subprocess
 import sys
@@ -126,16 +128,54 @@ CORRUPTIONS = {
     "truncated arrays": (lambda d: put(d / "distilled.npz",
                                        (d / "distilled.npz").read_bytes()[:100]).parent,
                          "is corrupted"),
-    "garbage preprocessing": (lambda d: put(d / "preprocess.pkl", b"junk").parent,
-                              "preprocess.pkl is corrupted"),
+    "garbage preprocessing": (lambda d: put(d / "preprocess.json", b"junk").parent,
+                              "preprocess.json is corrupted"),
+    "foreign preprocessing": (lambda d: put(d / "preprocess.json", '{"format": 3}').parent,
+                              "preprocess.json is corrupted"),
+    "preprocessing of other columns": (lambda d: edit_json(d / "preprocess.json", lambda p: {
+        **p, "columns": p["columns"][:1]}), "(it makes 1 features, the manifest says 3)"),
+    "missing preprocessing": (lambda d: (d / "preprocess.json").unlink() or d,
+                              "preprocess.json is missing"),
+    "newer format": (lambda d: edit_json(d / "manifest.json", lambda m: {
+        **m, "format": "tabdistill/99"}), "cannot read; expected tabdistill/2"),
+    "feature count unlike the names": (lambda d: edit_json(d / "manifest.json", lambda m: {
+        **m, "n_features": 7}), "(dataset feature_names are not 7 names)"),
+    "features unlike the manifest": (lambda d: edit_arrays(d, x=lambda a: a[..., :2]),
+                                     "x has shape [1, 2, 8, 2], expected [1, 2, 8, 3]"),
+    "labels out of range": (lambda d: edit_arrays(d, labels=lambda a: a + 5),
+                            "labels are not class indices below 2"),
+    "lrs of another length": (lambda d: edit_arrays(d, lrs=lambda a: a[:, :1]),
+                              "lrs has shape [1, 1], expected [1, 2]"),
+    "a single array": (lambda d: put(d / "distilled.npz", npy_bytes()).parent,
+                       "distilled.npz is corrupted or not written by tabdistill (a single array"),
 }
+NOT_NEEDED_BY_EVALUATE = {"garbage preprocessing", "foreign preprocessing",
+                          "preprocessing of other columns", "missing preprocessing"}
+
+
+def edit_json(path, change):
+    path.write_text(json.dumps(change(json.loads(path.read_text()))))
+    return path.parent
+
+
+def edit_arrays(directory, **changes):
+    with np.load(directory / "distilled.npz") as npz:
+        arrays = {k: changes.get(k, lambda a: a)(npz[k]) for k in npz.files}
+    np.savez(directory / "distilled.npz", **arrays)
+    return directory
+
+
+def npy_bytes():
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("command", ["evaluate", "export"])
 @pytest.mark.parametrize("case", sorted(CORRUPTIONS))
 def test_corrupted_or_foreign_directories(tmp_path, capsys, distilled_dir, command, case):
-    if case == "garbage preprocessing" and command == "evaluate":
-        pytest.skip("evaluate re-reads the source table, not preprocess.pkl")
+    if case in NOT_NEEDED_BY_EVALUATE and command == "evaluate":
+        pytest.skip("evaluate re-reads the source table, not preprocess.json")
     make, message = CORRUPTIONS[case]
     copy = tmp_path / "copy"
     if case != "foreign directory":

@@ -8,7 +8,6 @@ import pytest
 
 from tabdistill.cli import main
 from tabdistill.data import from_frame, transform
-from tabdistill.export import original_features
 
 TINY = ["--outer-epochs", "1", "--steps", "2", "--epochs", "2", "--per-class", "2",
         "--restarts", "2", "--eval-inits", "0", "--quiet"]
@@ -28,7 +27,7 @@ def test_inverse_of_the_preprocessing_gives_back_the_rows():
     frame = table()
     d = from_frame(frame, target="label")
     rows = frame.drop(columns="label").iloc[:20]
-    back = original_features(transform(d.transformer, rows), d.transformer, d.preprocessing)
+    back = d.transformer.inverse(transform(d.transformer, rows))
     assert list(back.columns) == ["age", "color"]
     np.testing.assert_allclose(back["age"], rows["age"], rtol=1e-5)
     assert (back["color"] == rows["color"]).all()
@@ -64,7 +63,8 @@ def test_export_soft_values_and_manifest(distilled_dir, tmp_path):
     assert (np.array(["blue", "green", "red"])[best] == rows["color"]).all()
     size = json.loads((distilled_dir / "manifest.json").read_text())["size"]
     assert size["n_synthetic_rows"] == 8 and size["compression_ratio"] == round(134 / 8, 3)
-    assert (distilled_dir / "preprocess.pkl").is_file()
+    assert (distilled_dir / "preprocess.json").is_file()
+    assert not (distilled_dir / "preprocess.pkl").exists()
 
 
 def test_moons_export_keeps_raw_coordinates_and_budget_sets_the_size(tmp_path):
@@ -74,7 +74,7 @@ def test_moons_export_keeps_raw_coordinates_and_budget_sets_the_size(tmp_path):
     size = json.loads((tmp_path / "m" / "manifest.json").read_text())["size"]
     assert size["n_synthetic_rows"] == 4 and size["steps"] == 2 and size["per_class"] == 1
     assert size["compression_ratio"] == round(1005 / 4, 3)
-    assert not (tmp_path / "m" / "preprocess.pkl").exists()  # raw features: nothing to undo
+    assert not (tmp_path / "m" / "preprocess.json").exists()  # raw features: nothing to undo
     assert main(["export", str(tmp_path / "m")]) == 0
     rows = pd.read_csv(tmp_path / "m" / "synthetic.csv")
     assert list(rows.columns) == ["x1", "x2", "label", "step", "lr", "restart"]

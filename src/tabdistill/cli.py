@@ -236,7 +236,10 @@ def reload_dataset(manifest: dict):
     """The dataset a distilled directory was made from, checked against its fingerprint."""
     from .data import load_dataset
 
-    info = manifest["dataset"]
+    info = manifest.get("dataset", {})
+    if not {"source", "target", "test_size", "split_seed", "fingerprint"} <= set(info):
+        raise TabdistillError("the manifest does not say which data was distilled; expected "
+                              "a directory written by tabdistill distill")
     dataset = load_dataset(info["source"], target=info["target"], test_size=info["test_size"],
                            seed=info["split_seed"], missing=info.get("missing", "impute"),
                            max_categories=info.get("max_categories", 20))
@@ -280,6 +283,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
+def _add_upgrade(sub) -> None:
+    from .upgrade import add_parser
+    add_parser(sub)
+
+
 def _add_export(sub) -> None:
     from .commands import add_export
     add_export(sub)
@@ -313,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     # Further commands register here, one line each.
     _add_reproduce(sub)
+    _add_upgrade(sub)
     _add_export(sub)
     _add_compare(sub)
     _add_bench(sub)

@@ -22,13 +22,13 @@ DataFrame) goes through one documented path:
   drops rows with any missing feature; ``error`` refuses the table. Infinite values are
   always refused.
 * **Split.** Stratified ``train_test_split``; the preprocessing is fitted on the train part
-  only and kept (``Dataset.transformer``) so that new rows can be transformed the same way.
+  only and kept (``Dataset.transformer``, a :class:`~tabdistill.schema.Schema`: plain data,
+  stored as JSON) so that new rows can be transformed the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils.multiclass import type_of_target
 
 from .errors import TabdistillError
+from .schema import Categorical, Numeric, Schema, as_text
 
 MISSING_POLICIES = ("impute", "drop", "error")
 MAX_CATEGORIES = 20
@@ -60,7 +61,7 @@ class Dataset:
     classes: tuple  # original label of each class index
     feature_names: tuple[str, ...]
     preprocessing: dict = field(default_factory=dict)  # how raw features became X (manifest)
-    transformer: object = None  # fitted scikit-learn transformer from raw rows to X, if any
+    transformer: Schema | None = None  # the fitted preprocessing from raw rows to X, if any
 
     @property
     def n_classes(self) -> int:
@@ -241,7 +242,7 @@ def from_frame(
         X_test=transform(transformer, X_te),
         y_test=np.asarray(y_te, np.int32),
         classes=classes,
-        feature_names=tuple(str(n) for n in transformer.get_feature_names_out()),
+        feature_names=transformer.feature_names,
         preprocessing=notes,
         transformer=transformer,
     )
@@ -280,17 +281,19 @@ def inspect_features(features: pd.DataFrame, *, name: str = "table", missing: st
 
 
 def fit_preprocessing(train: pd.DataFrame, *, name: str = "table",
-                      max_categories: int = MAX_CATEGORIES):
-    """Fits the column transformer on the train rows; returns it and notes on what it does."""
+                      max_categories: int = MAX_CATEGORIES) -> tuple[Schema, dict]:
+    """Fits the preprocessing on the train rows; returns it (a :class:`Schema`) and notes on
+    what it does."""
     numeric, categorical = _column_kinds(train, name)
     numeric, categorical, notes = _useful_columns(train, numeric, categorical)
     if not numeric and not categorical:
         raise TabdistillError(f"every feature column of {name} is constant on the train part; "
                               "expected at least one that varies")
-    transformer = _transformer(numeric, categorical, max_categories).fit(train)
-    notes["columns"] = [c for c in train.columns if c in set(numeric) | set(categorical)]
-    notes.update(_describe(transformer, train, numeric, categorical, max_categories))
-    return transformer, notes
+    schema = Schema.from_transformer(
+        column_transformer(numeric, categorical, max_categories).fit(train))
+    notes["columns"] = [c.name for c in schema.columns]
+    notes.update(_describe(schema, train, max_categories))
+    return schema, notes
 
 
 def describe(notes: dict) -> list[str]:
@@ -313,11 +316,9 @@ def describe(notes: dict) -> list[str]:
     return lines
 
 
-def transform(transformer, frame: pd.DataFrame) -> np.ndarray:
+def transform(schema: Schema, frame: pd.DataFrame) -> np.ndarray:
     """New rows (a DataFrame with the original feature columns) -> the model's float32 X."""
-    with warnings.catch_warnings():  # unseen levels become the infrequent level or zeros
-        warnings.filterwarnings("ignore", message=".*unknown categories.*")
-        return np.asarray(transformer.transform(frame), dtype=np.float32)
+    return schema.transform(frame)
 
 
 def _moons_dataset(X, y, names, test_size, seed) -> Dataset:
@@ -422,7 +423,8 @@ def _useful_columns(train: pd.DataFrame, numeric, categorical):
             notes)
 
 
-def _transformer(numeric, categorical, max_categories) -> ColumnTransformer:
+def column_transformer(numeric, categorical, max_categories) -> ColumnTransformer:
+    """The scikit-learn transformer that fits the preprocessing (read into a :class:`Schema`)."""
     parts = []
     if numeric:
         parts.append(("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
@@ -437,35 +439,20 @@ def _transformer(numeric, categorical, max_categories) -> ColumnTransformer:
     return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
 
 
-def as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical cells as text, so that the encoder sees one type per column."""
-    frame = pd.DataFrame(frame)
-    return frame.astype(str).astype(object).where(frame.notna(), np.nan)
-
-
-def one_hot_widths(encoder) -> list[int]:
-    """Output columns of each input column of a fitted ``OneHotEncoder`` (no ``drop``)."""
-    infrequent = getattr(encoder, "infrequent_categories_", None) or [None] * len(
-        encoder.categories_)
-    return [len(c) if inf is None else len(c) - len(inf) + 1
-            for c, inf in zip(encoder.categories_, infrequent, strict=True)]
-
-
-def _describe(transformer, train, numeric, categorical, max_categories) -> dict:
-    """What the fitted transformer does, for the manifest and for export."""
-    groups, high = {}, {}
-    if categorical:
-        encoder = transformer.named_transformers_["cat"][-1]
-        start = transformer.output_indices_["cat"].start
-        for col, width in zip(categorical, one_hot_widths(encoder), strict=True):
-            groups[col] = [start, start + width]
-            start += width
-            levels = int(train[col].nunique(dropna=True))
+def _describe(schema: Schema, train, max_categories) -> dict:
+    """What the fitted preprocessing does, for the manifest."""
+    groups, high, start = {}, {}, 0
+    for column in schema.layout:
+        width = len(column.features)
+        if isinstance(column, Categorical):
+            groups[column.name] = [start, start + width]
+            levels = int(train[column.name].nunique(dropna=True))
             if levels > max_categories:
-                high[col] = {"levels": levels, "kept": width - 1}
+                high[column.name] = {"levels": levels, "kept": width - 1}
+        start += width
     return {
-        "numeric_columns": list(numeric),
-        "categorical_columns": list(categorical),
+        "numeric_columns": [c.name for c in schema.columns if isinstance(c, Numeric)],
+        "categorical_columns": [c.name for c in schema.columns if isinstance(c, Categorical)],
         "one_hot_groups": groups,
         "high_cardinality": high,
         "high_cardinality_rule": f"more than {max_categories} levels: keep the "

@@ -33,7 +33,6 @@ from .config import DistillConfig
 from .data import MAX_CATEGORIES, Dataset, fit_preprocessing, inspect_features, transform
 from .distill import distill
 from .errors import TabdistillError
-from .export import original_features
 from .learners import fit_distilled, parse_learner
 from .sizing import fit_budget, n_synthetic
 
@@ -53,7 +52,8 @@ class Distiller(ClassifierMixin, BaseEstimator):
     ``synthetic_X_`` (restart 0's rows in the model's space, ``[rows, d]``), ``synthetic_y_``
     (their labels, in ``classes_``), ``synthetic_frame_`` (the rows in the original columns),
     ``learning_rates_`` (restart 0's learned lrs, ``[steps * epochs]``), ``classes_``,
-    ``transformer_``, ``preprocessing_``, ``n_features_in_`` (and ``feature_names_in_`` for
+    ``transformer_`` (the fitted preprocessing, a :class:`~tabdistill.schema.Schema`),
+    ``preprocessing_``, ``n_features_in_`` (and ``feature_names_in_`` for
     DataFrames), ``compression_ratio_`` (rows seen per synthetic row) and ``model_`` (the net
     behind ``predict``).
     """
@@ -99,7 +99,7 @@ class Distiller(ClassifierMixin, BaseEstimator):
         dataset = Dataset(
             name="X", X_train=Xt, y_train=y_idx.astype(np.int32), X_test=Xt[:0],
             y_test=y_idx[:0].astype(np.int32), classes=tuple(self.classes_),
-            feature_names=tuple(str(n) for n in self.transformer_.get_feature_names_out()),
+            feature_names=self.transformer_.feature_names,
             preprocessing=self.preprocessing_, transformer=self.transformer_,
         )
         config = self._config(len(Xt))
@@ -187,7 +187,7 @@ class Distiller(ClassifierMixin, BaseEstimator):
     def synthetic_frame_(self) -> pd.DataFrame:
         """Restart 0's synthetic rows in the original feature columns, with a ``label``."""
         check_is_fitted(self, "model_")
-        frame = original_features(self.synthetic_X_, self.transformer_, self.preprocessing_)
+        frame = self.transformer_.inverse(self.synthetic_X_)
         frame["label"] = self.synthetic_y_
         return frame
 

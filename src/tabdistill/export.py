@@ -22,64 +22,34 @@ import pandas as pd
 from .errors import TabdistillError
 from .io import load, load_transformer
 from .learners import hard_labels
+from .schema import Schema
 
 FORMATS = ("csv", "parquet")
 
 
-def original_features(X: np.ndarray, transformer, preprocessing: dict, *,
+def original_features(X: np.ndarray, schema: Schema | None, feature_names=None, *,
                       soft: bool = False) -> pd.DataFrame:
-    """Rows ``X`` of the model's space -> a DataFrame with the original feature columns."""
-    if transformer is None:  # raw features (moons): nothing to undo
-        names = preprocessing.get("feature_names") or [f"x{i}" for i in range(X.shape[1])]
+    """Rows ``X`` ``[N, d]`` of the model's space -> a DataFrame with the original columns
+    (``schema`` None: raw features, as moons, named by ``feature_names``)."""
+    if schema is None:
+        names = feature_names or [f"x{i}" for i in range(X.shape[1])]
         return pd.DataFrame(X, columns=list(names))
-    X = np.asarray(X, np.float64)
-    out = {}
-    if "num" in transformer.named_transformers_:
-        numeric = preprocessing["numeric_columns"]
-        scaler = transformer.named_transformers_["num"][-1]
-        values = scaler.inverse_transform(X[:, transformer.output_indices_["num"]])
-        out.update({c: values[:, i] for i, c in enumerate(numeric)})
-    soft_columns = {}
-    if "cat" in transformer.named_transformers_:
-        encoder = transformer.named_transformers_["cat"][-1]
-        block = X[:, transformer.output_indices_["cat"]]
-        hard = np.zeros_like(block)
-        names = transformer.get_feature_names_out()[transformer.output_indices_["cat"]]
-        start = 0
-        for col in preprocessing["categorical_columns"]:
-            lo, hi = preprocessing["one_hot_groups"][col]
-            width = hi - lo
-            part = block[:, start:start + width]
-            hard[np.arange(len(X)), start + np.argmax(part, axis=1)] = 1.0
-            if soft:
-                soft_columns.update({n: part[:, i] for i, n in
-                                     enumerate(names[start:start + width])})
-            start += width
-        categories = encoder.inverse_transform(hard)
-        out.update({c: categories[:, i] for i, c in
-                    enumerate(preprocessing["categorical_columns"])})
-    order = preprocessing.get("columns") or list(out)
-    frame = pd.DataFrame({c: out[c] for c in order})
-    if soft_columns:
-        frame = pd.concat([frame, pd.DataFrame(soft_columns)], axis=1)
-    return frame
+    return schema.inverse(X, soft=soft)
 
 
-def synthetic_frame(distilled, manifest: dict, transformer, *, soft: bool = False,
+def synthetic_frame(distilled, manifest: dict, schema: Schema | None, *, soft: bool = False,
                     restarts=None) -> pd.DataFrame:
     """All synthetic rows of the chosen restarts (default all) as one original-space table."""
     info = manifest.get("dataset", {})
-    preprocessing = dict(info.get("preprocessing", {}))
-    preprocessing.setdefault("feature_names", info.get("feature_names"))
     classes = info.get("classes") or list(range(distilled.n_classes))
-    label = preprocessing.get("target") or info.get("target") or "label"
+    label = info.get("preprocessing", {}).get("target") or info.get("target") or "label"
     steps, per_step = distilled.x.shape[1], distilled.x.shape[2]
     epochs = distilled.lrs.shape[1] // steps
     restarts = range(distilled.n_restarts) if restarts is None else restarts
     parts = []
     for r in restarts:
         X = distilled.x[r].reshape(steps * per_step, -1)
-        frame = original_features(X, transformer, preprocessing, soft=soft)
+        frame = original_features(X, schema, info.get("feature_names"), soft=soft)
         frame[label] = [classes[i] for i in hard_labels(distilled, r)]
         step = np.repeat(np.arange(steps), per_step)
         frame["step"] = step

@@ -93,7 +93,9 @@ def read(path: Path, template, key: str) -> tuple[Checkpoint | None, str | None]
             stored = [npz[f"leaf_{i}"] for i in range(len(leaves))]
             epochs, seconds = int(npz["epochs"]), float(npz["seconds"])
             history = npz["history"]
-    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile):
+    except (KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile):
+        return None, "it is unreadable"  # TypeError: a bare .npy, which is no context manager
+    if history.ndim != 2 or history.dtype.kind != "f" or epochs < 0:
         return None, "it is unreadable"
     restored = []
     for like, a in zip(leaves, stored, strict=True):
@@ -113,7 +115,8 @@ def epochs_done(directory: str | Path) -> int | None:
     """The fewest outer epochs saved by any slice's checkpoint in ``directory`` (None: none)."""
     done = []
     for path in Path(directory).glob("restarts-*.npz"):
-        with contextlib.suppress(KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile):
+        with contextlib.suppress(KeyError, ValueError, TypeError, OSError, EOFError,
+                                 zipfile.BadZipFile):
             with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
                 done.append(int(npz["epochs"]))
     return min(done) if done else None

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import time
+import zipfile
 from pathlib import Path
 
 import jax
@@ -110,12 +111,16 @@ def cache_key(name: str, spec: dict) -> str:
 # ---- the cache -----------------------------------------------------------------------------
 
 def load_entry(path: Path) -> dict | None:
-    """A finished cache entry, or ``None`` if there is none (or it is unreadable)."""
+    """A finished cache entry, or ``None`` if there is none or it is unreadable or foreign
+    (then it is recomputed). Only JSON and ``np.load(allow_pickle=False)``: no code runs."""
     try:
-        meta = json.loads((path / "meta.json").read_text())
-        with np.load(path / "result.npz", allow_pickle=False) as npz:
+        meta = json.loads((path / "meta.json").read_bytes())
+        with open(path / "result.npz", "rb") as fh, np.load(fh, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError, EOFError, RecursionError,
+            zipfile.BadZipFile):  # TypeError: a bare .npy, which is no context manager
+        return None
+    if not isinstance(meta, dict) or not isinstance(meta.get("result"), dict):
         return None
     return {**meta["result"], **arrays}
 
