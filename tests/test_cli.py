@@ -36,7 +36,8 @@ def test_evaluate_json(distilled_dir, capsys):
     assert main(["evaluate", str(distilled_dir), "--arch", "mlp4", "--strategy", "2",
                  "--inits", "3", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["n"] == 6 and result["strategy"] == "repeat"
+    assert result["n"] == 2 and result["inits"] == 3 and result["strategy"] == "repeat"
+    assert result["accuracy_std_init"] >= 0
     assert 0 <= result["ci95"][0] <= result["accuracy_mean"] <= result["ci95"][1] <= 1
     assert len(result["per_restart"]) == 2
 

@@ -2,15 +2,18 @@
 by a second run and not by a run with a changed setting."""
 
 import json
+import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from tabdistill.cli import main
-from tabdistill.reproduce.figures import FIGURES
-from tabdistill.reproduce.report import PAPER
+from tabdistill.reproduce.figures import FIGURES, SETTLED
+from tabdistill.reproduce.report import PAPER, UNKNOWN_SPREAD, explain
+from tabdistill.reproduce.run import render
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -43,8 +46,8 @@ def test_every_figure_is_a_png(run):
 def test_accuracy_table_is_complete_and_sane(run):
     out, _ = run
     df = pd.read_csv(out / "tables" / "accuracy.csv")
-    assert list(df.columns) == ["data", "strategy", "test_arch", "mean", "std", "ci_low",
-                                "ci_high", "n"]
+    assert list(df.columns) == ["data", "strategy", "test_arch", "mean", "std", "std_init",
+                                "ci_low", "ci_high", "n", "inits"]
     archs = ["linear", "mlp2", "mlp4"]
     cells = {(d, s, a) for d, s, a in zip(df.data, df.strategy.astype(str), df.test_arch,
                                            strict=True)}
@@ -57,6 +60,11 @@ def test_accuracy_table_is_complete_and_sane(run):
         assert df[col].between(0, 1).all(), col
     assert (df.ci_low <= df["mean"] + 1e-9).all() and (df["mean"] <= df.ci_high + 1e-9).all()
     assert (df["std"] >= 0).all() and (df.n >= 2).all()
+    # full data: independent inits; distilled: inits nested in restarts, std over restarts
+    full, distilled = df[df.data == "full"], df[df.data != "full"]
+    assert full.std_init.isna().all() and (full.inits == 1).all() and (full.n == 6).all()
+    assert (distilled.n == 2).all() and (distilled.inits == 4).all()
+    assert (distilled.std_init >= 0).all()
     assert set(PAPER) <= cells  # every reported value has a cell to compare with
 
 
@@ -116,3 +124,131 @@ def test_changed_setting_is_not_served_from_cache(run):
     assert timing["section 6"]["cached"] == timing["section 6"]["experiments"]  # not these
     assert len(results["full"]["mlp2"]["curve_accuracy"]["mean"]) == 7
     assert np.isfinite(results["full"]["mlp2"]["accuracy"]).all()
+
+
+# A decimal number in text; a version such as 0.4.30 is not one.
+NUMBER = re.compile(r"(?<![\d.])\d+\.\d+(?!\d|\.\d)")
+
+
+def prose(report: str) -> list[str]:
+    """The report's paragraphs and captions: no headings, tables, settings or versions."""
+    text = re.sub(r"```.*?```", "", report, flags=re.S)
+    return [p for p in text.split("\n\n") if p.strip()
+            and not p.lstrip().startswith(("|", "#")) and not p.startswith("Versions:")]
+
+
+def constants(results: dict) -> set[float]:
+    """Numbers the report may state without measuring them: settings, the paper's values and
+    the authors' gamma (0.9), the report's own thresholds, and P = 0.5 on a boundary."""
+    out = {0.5, 0.9, UNKNOWN_SPREAD, SETTLED}
+    out |= {v for pair in PAPER.values() for v in pair if v is not None}
+
+    def walk(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list | tuple):
+            for v in x:
+                walk(v)
+        elif isinstance(x, float):
+            out.add(x)
+
+    walk(results["settings"])
+    return out
+
+
+def measured(results: dict) -> list[float]:
+    """Every measured value in results.json and every mean and std of its lists of them."""
+    out = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k not in ("dataset", "settings", "grids", "grid", "x", "x_all", "versions"):
+                    walk(v)
+        elif isinstance(x, list) and x and isinstance(x[0], int | float | list):
+            flat = np.ravel(np.asarray(x, dtype=float))
+            out.extend([flat.mean(), flat.std(), flat.std(ddof=1) if flat.size > 1 else 0.0])
+            if isinstance(x[0], list):
+                for v in x:
+                    walk(v)
+        elif isinstance(x, int | float) and not isinstance(x, bool):
+            out.append(float(x))
+
+    walk(results)
+    return out
+
+
+def test_every_number_in_the_prose_is_measured_or_a_setting(run):
+    out, _ = run
+    results = json.loads((out / "results.json").read_text())
+    allowed = np.array(sorted(constants(results) | set(measured(results))))
+    table = pd.read_csv(out / "tables" / "accuracy.csv")
+    allowed = np.concatenate([allowed, table.select_dtypes("number").to_numpy().ravel()])
+    report = (out / "report.md").read_text()
+    checked = 0
+    for paragraph in prose(report):
+        for number in NUMBER.findall(paragraph):
+            decimals = len(number.split(".")[1])
+            if decimals < 2:
+                continue  # seconds, minutes, a setting's short form
+            gap = np.nanmin(np.abs(allowed - float(number)))
+            assert gap <= 0.6 * 10**-decimals, f"{number} in: {paragraph[:160]}"
+            checked += 1
+    assert checked > 20
+
+
+def _perturbed(x):
+    """Every measured float moved (affinely, so that orderings and signs hold)."""
+    if isinstance(x, dict):
+        return {k: (v if k in ("settings", "versions", "dataset", "timing", "quick")
+                    else _perturbed(v)) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_perturbed(v) for v in x]
+    if isinstance(x, float):
+        return 0.9 * x + 0.0371
+    return x
+
+
+def test_no_fixed_numbers_in_the_report(run, tmp_path):
+    # The report drawn from results with every measured value moved must move every decimal
+    # number in its prose and captions that is not a setting or the paper's: a number that
+    # stays put was written into the code, not read from the run.
+    out, _ = run
+    results = json.loads((out / "results.json").read_text())
+    fixed = constants(results)
+    moved = _perturbed(results)
+    render(moved, tmp_path)
+    before = prose((out / "report.md").read_text())
+    after = prose((tmp_path / "report.md").read_text())
+    assert len(before) == len(after)
+    stuck = []
+    for a, b in zip(before, after, strict=True):
+        na, nb = NUMBER.findall(a), NUMBER.findall(b)
+        assert len(na) == len(nb), (a, b)
+        stuck += [(x, a[:120]) for x, y in zip(na, nb, strict=True)
+                  if x == y and float(x) not in fixed]
+    assert not stuck
+    # "about 0.87", "by epoch ~250": the marks of a number written by hand
+    estimate = re.compile(r"(about|~)\s*\d")
+    assert not [p for p in before if estimate.search(p)]
+    # the explanations of flagged cells (a full run's; a quick run leaves them out)
+    rows = {(r["data"], r["strategy"], r["test_arch"]): r for r in results["rows"]}
+    moved_rows = {(r["data"], r["strategy"], r["test_arch"]): r for r in moved["rows"]}
+    compared = 0
+    for key, (mean, _) in PAPER.items():
+        a = explain(key, rows[key]["mean"] - mean, rows[key], results)
+        b = explain(key, moved_rows[key]["mean"] - mean, moved_rows[key], moved)
+        assert not estimate.search(a), (key, a)
+        na, nb = NUMBER.findall(a), NUMBER.findall(b)
+        if len(na) != len(nb):  # a clause that depends on the values came or went
+            continue
+        compared += 1
+        assert all(x != y or float(x) in fixed for x, y in zip(na, nb, strict=True)), (key, a)
+    assert compared >= len(PAPER) // 2
+
+
+def test_no_internal_notes_are_cited():
+    src = Path(__file__).resolve().parents[1] / "src"
+    for path in src.rglob("*.py"):
+        assert "REFERENCE.md" not in path.read_text(), path

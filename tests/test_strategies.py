@@ -1,4 +1,4 @@
-"""The training schedules against schedules written out by hand (REFERENCE.md, section 5.3)."""
+"""The training schedules against schedules written out by hand (the paper's section 5.3)."""
 
 import numpy as np
 import pytest

@@ -1,7 +1,8 @@
 """Full-data training (the paper's section 4): fresh nets trained on the whole train part.
 
-The authors' recipe (REFERENCE.md): Adam (lr 1e-3, betas (0.5, 0.999)), minibatches of 64,
-the lr halved every 40 epochs, 500 epochs, Xavier inits. The whole training is one compiled
+The authors' recipe (their code, github.com/dm-medvedev/dataset-distillation): Adam (lr
+1e-3, betas (0.5, 0.999)), minibatches of 64, the lr halved every 40 epochs, 500 epochs, Xavier
+inits. The whole training is one compiled
 ``lax.scan`` over epochs (each a scan over minibatches, shuffled on device), vmapped over
 initialisations; test accuracy and log-loss are recorded after every epoch.
 """
@@ -26,7 +27,7 @@ BASELINE_SALT = 0xBA5E  # baseline inits never share keys with distillation or e
 
 @dataclass(frozen=True)
 class BaselineConfig:
-    """Settings of full-data training; the defaults are the authors' (REFERENCE.md)."""
+    """Settings of full-data training; the defaults are the authors' (see the module doc)."""
 
     arch: str = "mlp2"
     inits: int = 25

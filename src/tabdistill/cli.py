@@ -197,9 +197,8 @@ def run_distill(args) -> int:
         for arch in config.arch:
             s = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
                          inits=args.eval_inits).summary()
-            print(f"  {arch:>8} trained on it (raw steps): test accuracy {s['accuracy_mean']:.3f}"
-                  f" +- {s['accuracy_std']:.3f} (95% CI {s['ci95'][0]:.3f}-{s['ci95'][1]:.3f},"
-                  f" n = {s['n']})")
+            print(f"  {arch:>8} trained on it (raw steps): test accuracy "
+                  f"{_accuracy(s, digits=3)}")
     return 0
 
 
@@ -268,12 +267,24 @@ def run_evaluate(args) -> int:
         return 0
     print(f"{arch} trained on {args.dir} ({summary['strategy']} schedule), "
           f"{args.inits} inits x {distilled.n_restarts} restarts")
-    print(f"  test accuracy {summary['accuracy_mean']:.4f} +- {summary['accuracy_std']:.4f} "
-          f"(95% CI {summary['ci95'][0]:.4f}-{summary['ci95'][1]:.4f}, n = {summary['n']})")
-    print(f"  test log-loss {summary['logloss_mean']:.4f} +- {summary['logloss_std']:.4f}")
+    print(f"  test accuracy {_accuracy(summary, digits=4)}")
+    from .stats import format_estimate
+
+    print("  test log-loss " + format_estimate(
+        summary["logloss_mean"], summary["logloss_std"], summary["logloss_ci95"],
+        std_init=summary["logloss_std_init"], digits=4))
     for r, s in zip(distilled.restart_ids, summary["per_restart"], strict=True):
-        print(f"  restart {r}: accuracy {s['mean']:.4f} +- {s['std']:.4f}")
+        print(f"  restart {r}: accuracy {format_estimate(s['mean'], s['std'], digits=4)}")
     return 0
+
+
+def _accuracy(summary: dict, *, digits: int) -> str:
+    """An evaluation's accuracy: mean ± std over restarts (inits ± their spread; 95% CI)."""
+    from .stats import format_estimate
+
+    return (format_estimate(summary["accuracy_mean"], summary["accuracy_std"], summary["ci95"],
+                            std_init=summary["accuracy_std_init"], digits=digits)
+            + f", {summary['n']} restart(s) x {summary['inits']} init(s)")
 
 
 class _Parser(argparse.ArgumentParser):

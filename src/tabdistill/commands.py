@@ -152,14 +152,16 @@ def evaluate_learners(distilled, dataset, learners, *, seed: int = 0) -> list[di
 
 
 def run_evaluate_learners(args, distilled, dataset) -> int:
+    from .stats import format_estimate
+
     rows = evaluate_learners(distilled, dataset, args.learners, seed=args.seed)
     if args.json:
         print(json.dumps({"learners": rows}))
         return 0
     for s in rows:
-        print(f"{s['learner']:>8} trained on {args.dir}: test accuracy {s['accuracy_mean']:.4f} "
-              f"+- {s['accuracy_std']:.4f} (95% CI {s['ci95'][0]:.4f}-{s['ci95'][1]:.4f}, "
-              f"n = {s['n']}), balanced {s['balanced_accuracy_mean']:.4f}")
+        accuracy = format_estimate(s["accuracy_mean"], s["accuracy_std"], s["ci95"], digits=4)
+        print(f"{s['learner']:>8} trained on {args.dir}: test accuracy {accuracy}, "
+              f"{s['n']} restart(s), balanced {s['balanced_accuracy_mean']:.4f}")
     return 0
 
 

@@ -29,7 +29,7 @@ from .errors import TabdistillError
 from .learners import DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled, parse_learners
 from .methods import kmeans_centroids, stratified_subset
 from .sizing import fit_budget, n_synthetic
-from .stats import summarize
+from .stats import format_estimate, summarize
 
 METHODS = ("full", "distilled", "random", "kmeans")
 TARGET_OUTER_STEPS = 600
@@ -197,18 +197,17 @@ def format_table(comparison: Comparison) -> str:
     head = (f"{c.dataset}: {c.n_train} train rows, {c.n_test} test rows; distilled, random and "
             f"k-means sets of {c.n_rows} rows ({c.n_train / c.n_rows:.1f}x smaller); "
             f"{c.restarts} restart(s)")
-    cols = f"{'learner':<10} {'method':<10} {'rows':>6}  {'accuracy':>17}  {'95% CI':>13}"
+    cols = f"{'learner':<10} {'method':<10} {'rows':>6}  {'accuracy (mean ± std, 95% CI)':<38}"
     if c.imbalanced:
-        cols += f"  {'balanced acc.':>17}"
+        cols += f"  {'balanced acc.':>13}"
     lines = [head, cols, "-" * len(cols)]
     for row in c.rows:
-        line = (f"{row['learner']:<10} {row['method']:<10} {row['n_rows']:>6}  "
-                f"{row['accuracy_mean']:.3f} +- {row['accuracy_std']:.3f}    "
-                f"{row['ci95'][0]:.3f}-{row['ci95'][1]:.3f}")
+        accuracy = format_estimate(row["accuracy_mean"], row["accuracy_std"], row["ci95"])
+        line = f"{row['learner']:<10} {row['method']:<10} {row['n_rows']:>6}  {accuracy:<38}"
         if c.imbalanced:
-            line += (f"  {row['balanced_accuracy_mean']:.3f} +- "
-                     f"{row['balanced_accuracy_std']:.3f}")
-        lines.append(line)
+            line += "  " + format_estimate(row["balanced_accuracy_mean"],
+                                           row["balanced_accuracy_std"])
+        lines.append(line.rstrip())
     verdicts = []
     for learner in dict.fromkeys(r["learner"] for r in c.rows):
         d = next(r for r in c.rows if r["learner"] == learner and r["method"] == "distilled")

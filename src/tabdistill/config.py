@@ -1,4 +1,5 @@
-"""Configuration as frozen dataclasses whose defaults are the paper's settings (REFERENCE.md)."""
+"""Configuration as frozen dataclasses whose defaults are the paper's settings (Medvedev &
+D'yakonov, "New Properties of the Data Distillation Method When Working With Tabular Data")."""
 
 from __future__ import annotations
 

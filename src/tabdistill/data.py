@@ -1,6 +1,7 @@
 """Datasets: the built-in ones by name, or a user's table, split and preprocessed.
 
-``moons`` is the paper's data exactly (REFERENCE.md): ``make_moons(1500, noise=0.05,
+``moons`` is the paper's data exactly, as the authors' code
+(github.com/dm-medvedev/dataset-distillation) makes it: ``make_moons(1500, noise=0.05,
 random_state=8)``, a plain ``train_test_split(test_size=0.33, random_state=8)`` and raw
 coordinates. Every other source (the other built-in sets, a CSV / TSV / Parquet file, a
 DataFrame) goes through one documented path:

@@ -36,17 +36,25 @@ class Evaluation:
     curve_logloss: np.ndarray  # [R, K, C]
 
     def summary(self) -> dict:
-        """Overall and per-restart summaries (mean, std, 95% bootstrap interval, n)."""
+        """Overall and per-restart summaries (see :func:`.stats.summarize`).
+
+        The inits of a restart share its distilled set: ``accuracy_std`` is the std of the
+        per-restart means, ``accuracy_std_init`` the spread of inits within a restart, and
+        the 95% interval comes from the two-level bootstrap (restarts, then inits).
+        """
         acc, ll = summarize(self.accuracy), summarize(self.logloss)
         return {
             "arch": self.arch,
             "strategy": self.strategy,
             "accuracy_mean": acc["mean"],
             "accuracy_std": acc["std"],
+            "accuracy_std_init": acc["std_init"],
             "ci95": acc["ci95"],
             "n": acc["n"],
+            "inits": acc["inits"],
             "logloss_mean": ll["mean"],
             "logloss_std": ll["std"],
+            "logloss_std_init": ll["std_init"],
             "logloss_ci95": ll["ci95"],
             "per_restart": [summarize(a) for a in self.accuracy],
         }

@@ -31,7 +31,8 @@ ACTIVATIONS = {
 
 INITS = ("xavier-normal", "xavier-uniform", "kaiming-normal", "kaiming-uniform")
 
-# The paper's three nets (REFERENCE.md): 2 -> 1; 2 -> 10 -> 1; 2 -> 10 -> 10 -> 10 -> 1.
+# The paper's three nets (Medvedev & D'yakonov, section 4):
+# 2 -> 1; 2 -> 10 -> 1; 2 -> 10 -> 10 -> 10 -> 1.
 NAMED = {
     "linear": ((), "identity"),
     "mlp2": ((10,), "relu"),

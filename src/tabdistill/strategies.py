@@ -1,5 +1,6 @@
 """Training schedules for fresh models on distilled data: the raw steps and the paper's three
-strategies for training longer (section 5.3; parameters in REFERENCE.md).
+strategies for training longer (section 5.3 of Medvedev & D'yakonov; the parameters are the
+paper's and those of the authors' code, github.com/dm-medvedev/dataset-distillation).
 
 A schedule is two arrays: ``batch_index[T]``, which synthetic batch each step takes, and
 ``lrs[..., T]``, the learning rate of each step (per restart, as the learned lrs differ).

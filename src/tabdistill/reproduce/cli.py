@@ -110,6 +110,7 @@ def settings_from(args):
 
 
 def run_reproduce(args) -> int:
+    from .report import format_row
     from .run import reproduce
 
     settings = settings_from(args)
@@ -122,5 +123,5 @@ def run_reproduce(args) -> int:
     for row in results["rows"]:
         if row["data"] in ("full", "all") or row["data"] == row["test_arch"]:
             print(f"  {row['data']:>6} {row['strategy']:>4} -> {row['test_arch']:>6}: "
-                  f"{row['mean']:.3f} +- {row['std']:.3f}")
+                  + format_row(row))
     return 0

@@ -17,12 +17,14 @@ import numpy as np  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from ..stats import summarize  # noqa: E402
 from .settings import PAPER_NAMES  # noqa: E402
 
 COLORS = {"linear": "tab:blue", "mlp2": "tab:orange", "mlp4": "tab:green"}
 CLASS_COLORS = ("tab:red", "tab:blue")
 STRATEGY_NAMES = {"raw": "raw steps", "1": "strategy 1", "2": "strategy 2", "3": "strategy 3"}
 DPI = 110
+SETTLED = 0.005  # a curve has settled once its mean stays this close to its final value
 
 
 def _name(arch: str) -> str:
@@ -120,9 +122,9 @@ def _bins(values) -> np.ndarray:
 def _hist_row(axes, series: list[tuple[str, list]], title_fmt: str, letters: str, *,
               shared: bool = True):
     """Histograms side by side; ``shared`` bins compare panels, own bins show each shape."""
-    bins = _bins(np.concatenate([np.asarray(v) for _, v in series]))
+    bins = _bins(np.concatenate([np.ravel(v) for _, v in series]))
     for ax, (arch, v), letter in zip(axes, series, letters, strict=False):
-        v = np.asarray(v)
+        v = np.ravel(v)  # every fresh net, restarts x inits
         bins = bins if shared else _bins(v)
         ax.hist(v, bins=bins, color=COLORS.get(arch, "tab:gray"), alpha=0.8, edgecolor="k",
                 linewidth=0.4)
@@ -165,12 +167,13 @@ def fig2d_full_convergence(results: dict, path: Path) -> str:
         ax.grid(alpha=0.3)
     _label(axes[0], "d")
     _save(fig, path)
-    half = {a: _epoch_reaching(results["full"][a]["curve_accuracy"]["mean"]) for a in archs}
+    half = {a: settling_epoch(results["full"][a]["curve_accuracy"]["mean"]) for a in archs}
     text = ", ".join(f"{PAPER_NAMES[a]} by epoch {e}" for a, e in half.items())
-    return f"Accuracy gets within 0.005 of its final value: {text}."
+    return f"Accuracy gets within {SETTLED} of its final value: {text}."
 
 
-def _epoch_reaching(curve, tol: float = 0.005) -> int:
+def settling_epoch(curve, tol: float = SETTLED) -> int:
+    """The first epoch (from 1) from which ``curve`` stays within ``tol`` of its last value."""
     c = np.asarray(curve)
     ok = np.abs(c - c[-1]) <= tol
     bad = np.nonzero(~ok)[0]
@@ -203,7 +206,7 @@ def fig3ac_boundaries_full(results: dict, path: Path) -> str:
     grids = {a: r["grid"] for a, r in results["full"].items() if "grid" in r}
     _boundaries(results, path, grids, "{name}: median model, full data", "ace")
     return ("Decision boundaries (black line, P = 0.5) of the median-accuracy full-data models "
-            "over the test part; the 2-layer net stays close to a straight cut.")
+            "over the test part.")
 
 
 def fig3bd_boundaries_distilled(results: dict, path: Path) -> str:
@@ -228,10 +231,11 @@ def fig4_sweeps(results: dict, path: Path) -> str:
     for ax, param, letter in zip(axes, ("epochs", "steps", "models"), "abc", strict=True):
         points = sweeps.get(param, {})
         xs = [int(v) for v in points]
-        accs = [np.asarray(p["accuracy"]) for p in points.values()]
-        means = np.array([a.mean() for a in accs])
-        ci = np.array([1.96 * a.std(ddof=1) / np.sqrt(len(a)) if len(a) > 1 else 0 for a in accs])
-        ax.errorbar(xs, means, yerr=ci, marker="o", capsize=4, color=COLORS.get(
+        # [restarts, inits] per point: the two-level bootstrap's interval
+        sums = [summarize(p["accuracy"]) for p in points.values()]
+        means = np.array([m["mean"] for m in sums])
+        yerr = np.abs(np.array([m["ci95"] for m in sums]).T.reshape(2, -1) - means)
+        ax.errorbar(xs, means, yerr=yerr, marker="o", capsize=4, color=COLORS.get(
             s["sweep_arch"], "k"))
         ax.set_xscale("log")
         ax.set_xticks(xs, [str(x) for x in xs])
@@ -244,7 +248,9 @@ def fig4_sweeps(results: dict, path: Path) -> str:
             readings.append(f"{param} {xs[0]}->{xs[-1]}: {means[0]:.3f}->{means[-1]:.3f}")
     axes[0].set_ylabel(f"test accuracy of {s['sweep_arch']}\n(mean, 95% CI)")
     _save(fig, path)
-    return "Sweeps (" + s["sweep_arch"] + " distilled and tested): " + "; ".join(readings) + "."
+    return ("Sweeps (" + s["sweep_arch"] + " distilled and tested; error bars: 95% interval "
+            "of the mean, resampling restarts, then inits within them): " + "; ".join(readings)
+            + ".")
 
 
 # ---- section 5.2 ---------------------------------------------------------------------------
@@ -288,7 +294,7 @@ def _convergence(results, path, strategies, letters_acc, letters_ll) -> None:
 def fig6ae_convergence_raw(results: dict, path: Path) -> str:
     _convergence(results, path, ["raw"], "a", "e")
     return ("Convergence on the raw distilled steps (each net on the data distilled for it, "
-            "mean and 95% band).")
+            "mean and 95% band of the mean, resampling restarts, then inits within them).")
 
 
 def fig6bdfh_convergence_strategies(results: dict, path: Path) -> str:
@@ -300,7 +306,7 @@ def fig6bdfh_convergence_strategies(results: dict, path: Path) -> str:
             if "mlp4" in results["distilled"] else float("nan")
         finals.append(f"{s}: {acc:.3f}")
     return ("Training longer with strategies 1-3 (final 4-layer accuracy " + ", ".join(finals)
-            + "); strategy 2's repeated passes make the curves jump at each pass.")
+            + "); strategy 2 returns to the first, largest lrs at each pass.")
 
 
 def _synthetic(results, path, kind: str, title: str) -> None:
@@ -377,9 +383,8 @@ def fig8_learning_rates(results: dict, path: Path) -> str:
     ax.grid(alpha=0.3)
     _label(ax, "d")
     _save(fig, path)
-    return ("Learned lrs jump from step to step (mean lr " + ", ".join(readings) +
-            f"); strategy 1 ignores them: 0.3, x1.1 per epoch for 10 epochs, then x0.95 "
-            f"(peak {fixed.max():.2f}).")
+    return ("Learned lrs per inner step (mean lr " + ", ".join(readings) + "); strategy 1 "
+            "ignores them and follows its fixed schedule (d).")
 
 
 def fig9_strategy_accuracy(results: dict, path: Path) -> str:

@@ -16,9 +16,15 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_write_text
+from ..stats import format_estimate
+from .figures import SETTLED, settling_epoch
 from .settings import PAPER_NAMES
 
-SOURCE = "Medvedev & D'yakonov (2020), Tables 1-2 and section 4, as listed in REFERENCE.md"
+PAPER_CITATION = ("Medvedev & D'yakonov, \"New Properties of the Data Distillation Method When "
+                  "Working With Tabular Data\" (2020), after Wang et al., \"Dataset "
+                  "Distillation\" (2018)")
+AUTHORS_CODE = "the authors' repository, github.com/dm-medvedev/dataset-distillation"
+SOURCE = f"{PAPER_CITATION}, Tables 1-2 and section 4; their code is {AUTHORS_CODE}"
 
 # The paper's reported test accuracy: (data, strategy, test arch) -> (mean, std or None).
 PAPER = {
@@ -52,32 +58,29 @@ PAPER = {
 }
 UNKNOWN_SPREAD = 0.03  # the paper gives no std for some cells; this stands in for it
 
-# Why a cell differs from the paper by more than the paper's spread, where we know.
-EXPLANATIONS = {
-    ("full", "full", "linear"): (
-        "The authors' linear model adds an L2 penalty (0.1) to its logits instead of its loss "
-        "(REFERENCE.md), and their lr is halved every 40 epochs, so by epoch ~200 a linear model "
-        "from a Xavier init has stopped moving before it converges. We keep the schedule (so the "
-        "baseline is the authors' recipe) but not the bug; the spread over inits comes from the "
-        "schedule, the mean differs by the bug."),
-}
 GAMMA_NOTE = (
     "Strategies 2 and 3 decay the learned lrs by gamma at every pass. The paper's text says "
-    "0.98, used here ({gamma}); the authors' code used 0.9 (REFERENCE.md), which shrinks the "
-    "lrs faster: later passes move the nets less, both the ones still improving and the few "
-    "deep ones that strategy 2 at 0.98 destabilises by returning to the early, large lrs. "
-    "Re-running with `--gamma 0.9` recomputes only these "
-    "evaluations (the distillations come from the cache); checked at the paper's settings, it "
-    "brings every strategy-2 and strategy-3 cell of Table 2 within the paper's spread (the "
-    "2-layer net's strategy-3 cell drops from about 0.92 to 0.89, the paper's 0.897): the "
-    "paper's numbers were most likely made with 0.9.")
+    f"0.98, used here ({{gamma}}); the authors' code used 0.9 ({AUTHORS_CODE}), which shrinks "
+    "the lrs faster: later passes move the nets less. Re-running with `--gamma 0.9` recomputes "
+    "only these evaluations (the distillations come from the cache).")
+
+
+def full_linear_note(results: dict) -> str:
+    """Why the 1-layer full-data baseline is low: the authors' schedule, read off this run."""
+    bs, full = results["settings"]["baseline"], results["full"]["linear"]
+    settled = settling_epoch(full["curve_accuracy"]["mean"])
+    return (f"The authors' lr is halved every {bs['halve_every']} epochs from {bs['lr']}, so "
+            "the total step length is short for a linear model from a Xavier init: its mean "
+            f"accuracy is within {SETTLED} of its final value from epoch {settled} of "
+            f"{bs['epochs']} on (figure 2 d). Their linear model also adds an L2 penalty to its "
+            f"logits instead of its loss ({AUTHORS_CODE}), a bug not copied here.")
 
 
 def explain(key: tuple, diff: float, ours: dict, results: dict) -> str:
     """Why cell ``key`` differs from the paper, as far as we know."""
-    if key in EXPLANATIONS:
-        return EXPLANATIONS[key]
     data, strategy, arch = key
+    if key == ("full", "full", "linear"):
+        return "the authors' schedule and their L2 bug; see the next paragraph."
     gamma = results["settings"]["gamma"]
     if strategy in ("2", "3") and gamma != 0.9:
         return GAMMA_NOTE.format(gamma=gamma)
@@ -87,18 +90,19 @@ def explain(key: tuple, diff: float, ours: dict, results: dict) -> str:
     else:
         values = np.asarray(results["distilled"][data]["eval"][strategy][arch]["per_restart"])
     se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+    spread = "inits" if data == "full" else "restarts (the std of per-restart means)"
     inside = ours["ci_low"] <= ours["mean"] - diff <= ours["ci_high"]
     unit = "inits" if data == "full" else "restarts"
     ratio = abs(diff) / max(se, 1e-9)
-    text = (f"The mean over {len(values)} {unit} moves by about {se:.3f} (its standard "
-            f"error) between runs with other seeds; the difference is {ratio:.1f} of that, "
+    text = (f"The mean over {len(values)} {unit} has a standard error of {se:.3f} (the "
+            f"typical move between runs with other seeds); the difference is {ratio:.1f} of it, "
             f"and the paper's value lies {'inside' if inside else 'outside'} our 95% "
             f"interval of the mean ({ours['ci_low']:.3f}-{ours['ci_high']:.3f}).")
     if PAPER[key][1] is None:
         text += f" The paper gives no std for this cell; {UNKNOWN_SPREAD} stands in for it."
     elif PAPER[key][1] < ours["std"]:
-        text += (f" The paper's std ({PAPER[key][1]:.3f}) is narrower than the spread we "
-                 f"measure over fresh nets ({ours['std']:.3f}).")
+        text += (f" The paper's std ({PAPER[key][1]:.3f}) is narrower than the one we "
+                 f"measure over {spread} ({ours['std']:.3f}).")
     if strategy == "1":
         text += " Strategy 1 ignores the learned lrs, so only the synthetic objects differ."
     return text
@@ -113,15 +117,29 @@ STRATEGY_NAMES = {"full": "Adam, all epochs", "raw": "raw steps", "1": "strategy
 
 # ---- tables --------------------------------------------------------------------------------
 
+COLUMNS = ["data", "strategy", "test_arch", "mean", "std", "std_init", "ci_low", "ci_high", "n",
+           "inits"]
+# What a cell's numbers are, said under every table.
+SPREAD_NOTE = ("cells are mean ± std over restarts (the std of the per-restart means, as in the "
+               "paper), then the std of the fresh nets' inits within a restart; full data: "
+               "mean ± std over independent inits")
+
+
 def frame(results: dict) -> pd.DataFrame:
-    return pd.DataFrame(results["rows"], columns=["data", "strategy", "test_arch", "mean", "std",
-                                                  "ci_low", "ci_high", "n"])
+    return pd.DataFrame(results["rows"], columns=COLUMNS)
+
+
+def format_row(row) -> str:
+    """A table row's cell: ``mean ± std`` (with the inits' spread where they are nested)."""
+    std_init = row["std_init"]
+    std_init = None if std_init is None or pd.isna(std_init) else std_init
+    return format_estimate(row["mean"], row["std"], std_init=std_init)
 
 
 def pivot(df: pd.DataFrame, datas: list[str]) -> pd.DataFrame:
-    """Rows (data, strategy), columns test arch, cells ``mean +- std``."""
+    """Rows (data, strategy), columns test arch, cells :func:`format_row`."""
     sub = df[df["data"].isin(datas)].copy()
-    sub["cell"] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(sub["mean"], sub["std"], strict=True)]
+    sub["cell"] = [format_row(row) for _, row in sub.iterrows()]
     order = {d: i for i, d in enumerate(datas)}
     rank = {s: i for i, s in enumerate(("full", "raw", "1", "2", "3"))}
     table = sub.pivot(index=["data", "strategy"], columns="test_arch", values="cell")
@@ -161,10 +179,10 @@ def write_tables(results: dict, folder: str | Path) -> dict:
     archs = list(results["settings"]["archs"])
     out = {}
     for name, datas, caption in (
-        ("table1", ["full", *archs], "Test accuracy (mean ± std) of each net trained on data "
-                                     "distilled for each net, raw steps and strategies 1-3."),
-        ("table2", ["all"], "Test accuracy (mean ± std) on data distilled with all three nets "
-                            "as internal models."),
+        ("table1", ["full", *archs], "Test accuracy of each net trained on data distilled for "
+                                     f"each net, raw steps and strategies 1-3; {SPREAD_NOTE}."),
+        ("table2", ["all"], "Test accuracy on data distilled with all three nets as internal "
+                            f"models; {SPREAD_NOTE}."),
     ):
         header, rows = _table_rows(pivot(df, datas))
         out[name] = _md(header, rows)
@@ -189,7 +207,7 @@ def comparison(results: dict, datas: list[str]) -> tuple[list[str], list[list[st
             flagged.append((key, diff, spread))
         paper = f"{p_mean:.3f}" + (f" ± {p_std:.3f}" if p_std is not None else "")
         rows.append([DATA_NAMES[key[0]], STRATEGY_NAMES[key[1]], PAPER_NAMES[key[2]],
-                     f"{ours['mean']:.3f} ± {ours['std']:.3f}", paper, f"{diff:+.3f}",
+                     format_row(ours), paper, f"{diff:+.3f}",
                      "beyond the paper's spread" if off else "within"])
     return header, rows, flagged
 
@@ -220,11 +238,13 @@ def blocks(results: dict, figures: dict, tables: dict) -> list[tuple]:
     rows.append(["all (wall clock, parallel workers)", "", "",
                  _seconds(timing["compute_wall_seconds"])])
     b.append(("table", ["part", "experiments", "from cache", "compute time"], rows))
+    shared = ("Sweep points with equal settings (1 internal epoch of 1 step in both sweeps) "
+              "share one experiment." if 1 in s["sweep_epochs"] and 1 in s["sweep_steps"]
+              else "")
     b.append(("p", "Compute time is the sum over the part's experiments at the time they were "
                    "computed (cached ones keep their original time); the experiments run in "
                    "parallel worker processes, so the wall clock is shorter than the sum. "
-                   "Sweep points with equal settings (1 internal epoch of 1 step in both "
-                   "sweeps) share one experiment."))
+                   + shared))
 
     def fig(name):
         if name in figures:
@@ -239,8 +259,8 @@ def blocks(results: dict, figures: dict, tables: dict) -> list[tuple]:
             b.append(("table", header, rows))
         if flagged and results["quick"]:
             b.append(("p", f"{len(flagged)} cells differ by more than the paper's spread: "
-                           "expected of a quick run, whose distillations are far too short "
-                           "to converge."))
+                           "expected of a quick run, whose trainings and distillations are "
+                           "far too short to converge."))
             flagged = []
         table = frame(results).set_index(["data", "strategy", "test_arch"])
         for key, diff, spread in flagged:
@@ -260,16 +280,13 @@ def blocks(results: dict, figures: dict, tables: dict) -> list[tuple]:
     compare(["full"], "Full data")
     lin = results["full"].get("linear")
     if lin is not None:
-        b.append(("p", "The 1-layer net is a logistic regression, which converges to about "
-                       "0.87 on this data (see the data distilled for it below), yet the "
-                       f"full-data recipe leaves it at {np.mean(lin['accuracy']):.3f} ± "
-                       f"{np.std(lin['accuracy'], ddof=1):.3f}: with the lr halved every "
-                       f"{bs['halve_every']} epochs from {bs['lr']}, the total step length is "
-                       "too short for a linear model from a Xavier init, and its accuracy "
-                       "stops rising by epoch ~250 (figure 2 d). The authors' L2 penalty on "
-                       "the logits (a bug, REFERENCE.md, not copied here) changes the mean "
-                       "further; the low, wide baseline the paper reports is mostly this "
-                       "schedule."))
+        text = ("The 1-layer net is a logistic regression; the full-data recipe leaves it at "
+                f"{format_estimate(np.mean(lin['accuracy']), np.std(lin['accuracy'], ddof=1))}")
+        own = results["distilled"].get("linear", {}).get("eval", {}).get("raw", {})
+        if "linear" in own:
+            text += (f" (on the data distilled for it, below: "
+                     f"{np.mean(own['linear']['accuracy']):.3f})")
+        b.append(("p", f"{text}. {full_linear_note(results)}"))
     fig("fig2abc_full_accuracy.png")
     fig("fig2d_full_convergence.png")
     fig("fig3ac_boundaries_full.png")
@@ -290,7 +307,7 @@ def blocks(results: dict, figures: dict, tables: dict) -> list[tuple]:
                    f"{d['init_lr']}. Each restart's data is used to train {s['eval_inits']} "
                    "fresh nets of every architecture."))
     compare(["linear", "mlp2", "mlp4"], "Table 1")
-    b.append(("p", "**Table 1** (all cells; mean ± std over restarts x inits):"))
+    b.append(("p", f"**Table 1**, all cells; {SPREAD_NOTE}:"))
     b.append(("raw", tables["table1"]))
     fig("fig5_distilled_accuracy.png")
     fig("fig6ae_convergence_raw.png")
@@ -307,7 +324,7 @@ def blocks(results: dict, figures: dict, tables: dict) -> list[tuple]:
 
     b.append(("h2", "Section 6: one dataset for all three nets"))
     compare(["all"], "Table 2")
-    b.append(("p", "**Table 2**:"))
+    b.append(("p", f"**Table 2**; {SPREAD_NOTE}:"))
     b.append(("raw", tables["table2"]))
     fig("fig10_synthetic_all.png")
 
@@ -319,11 +336,12 @@ def blocks(results: dict, figures: dict, tables: dict) -> list[tuple]:
                    f"costs memory ~ n^{c['slope.temp_bytes.store']:.2f}; checkpointing "
                    f"~sqrt(n) states costs ~ n^{c['slope.temp_bytes.checkpoint']:.2f} for time "
                    f"~ n^{c['slope.seconds.checkpoint']:.2f} (store: "
-                   f"n^{c['slope.seconds.store']:.2f}). Checkpointing stays above the "
-                   "ideal n^0.5 because some buffers are O(n) in both modes (the n learned "
-                   "lrs, their gradients and the step indices); time is measured on a "
-                   "shared machine and is noisier than memory, which is read from the "
-                   "compiled program."))
+                   f"n^{c['slope.seconds.store']:.2f}). "
+                   + ("Checkpointing's memory grows faster than sqrt(n) because some buffers "
+                      "are O(n) in both modes (the n learned lrs, their gradients and the step "
+                      "indices). " if c["slope.temp_bytes.checkpoint"] > 0.5 else "")
+                   + "Time is measured on a shared machine and is noisier than memory, which "
+                   "is read from the compiled program."))
     fig("figS3_complexity.png")
 
     b.append(("h2", "Settings used"))

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import stats
 from ..data import load_dataset
 from ..executor import get_executor
 from ..io import atomic_write_text, versions
@@ -135,14 +136,11 @@ def _mtime(path: Path) -> float:
 
 # ---- gathering: from cache entries to the JSON the report is drawn from --------------------
 
-def band(values, *, resamples: int = 1000, seed: int = 0) -> dict:
-    """Mean and 95% percentile-bootstrap band of the mean, per column of ``values[N, C]``."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v.reshape(-1, v.shape[-1])
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(resamples, len(v)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5], axis=0)
-    return {"mean": _r(v.mean(0)), "low": _r(low), "high": _r(high)}
+def band(values, *, nested: bool = False) -> dict:
+    """Mean and 95% bootstrap band of the mean per column of ``values`` (see
+    :func:`..stats.band`), rounded for ``results.json``."""
+    b = stats.band(values, nested=nested)
+    return {k: _r(v) for k, v in b.items()}
 
 
 def _r(a, digits: int = 5):
@@ -175,7 +173,7 @@ def gather(settings: Settings, entries: list, wall: float) -> dict:
             evaluations.append((spec, res))
         elif name == "sweep_point":
             sweep = results["sweeps"].setdefault(spec["label"]["param"], {})
-            sweep[str(spec["label"]["value"])] = {"accuracy": _r(res["accuracy"].ravel()),
+            sweep[str(spec["label"]["value"])] = {"accuracy": _r(res["accuracy"]),  # [R, K]
                                          "seconds": float(res["seconds"])}
         elif name == "complexity":
             results["complexity"] = {k: (_r(v, 9) if isinstance(v, np.ndarray) else v)
@@ -217,12 +215,12 @@ def _add_evaluation(distilled: dict, spec: dict, res: dict) -> None:
         for strategy in spec["strategies"]:
             key = f"{kind}.{strategy}"
             distilled[kind]["eval"].setdefault(strategy, {})[arch] = {
-                "accuracy": _r(res[f"accuracy.{key}"].ravel()),
+                "accuracy": _r(res[f"accuracy.{key}"]),  # [restarts, inits]
                 "per_restart": _r(res[f"accuracy.{key}"].mean(1)),
-                "logloss": _r(res[f"logloss.{key}"].ravel()),
+                "logloss": _r(res[f"logloss.{key}"]),
                 "steps": res[f"curve_steps.{key}"].tolist(),
-                "curve_accuracy": band(res[f"curve_accuracy.{key}"]),
-                "curve_logloss": band(res[f"curve_logloss.{key}"]),
+                "curve_accuracy": band(res[f"curve_accuracy.{key}"], nested=True),
+                "curve_logloss": band(res[f"curve_logloss.{key}"], nested=True),
             }
     if "grid_prob" in res:
         distilled[arch]["grids"][arch] = {"x": _r(res["grid_x"], 4), "y": _r(res["grid_y"], 4),
@@ -246,17 +244,23 @@ def _median_restart(kind: str, d: dict, settings: Settings) -> None:
 
 
 def accuracy_rows(results: dict) -> list[dict]:
-    """The tidy table: one row per (data, strategy, test architecture)."""
-    from ..stats import summarize
+    """The tidy table: one row per (data, strategy, test architecture).
 
+    Full-data rows summarise independent inits (``n`` of them). Distilled rows summarise
+    ``inits`` fresh nets nested in each of ``n`` restarts: ``std`` is the std of the
+    per-restart means (the paper's std over restarts), ``std_init`` the spread of inits
+    within a restart, and the interval is the two-level bootstrap's.
+    """
     rows = []
 
     def add(data, strategy, arch, values):
-        s = summarize(values)
+        s = stats.summarize(values)
+        std_init = round(s["std_init"], 4) if "std_init" in s else None
         rows.append({"data": data, "strategy": strategy, "test_arch": arch,
                      "mean": round(s["mean"], 4), "std": round(s["std"], 4),
+                     "std_init": std_init,
                      "ci_low": round(s["ci95"][0], 4), "ci_high": round(s["ci95"][1], 4),
-                     "n": s["n"]})
+                     "n": s["n"], "inits": s["inits"]})
 
     for arch, res in results["full"].items():
         add("full", "full", arch, res["accuracy"])

@@ -1,4 +1,6 @@
-"""Every setting of the reproduction, in one frozen dataclass whose defaults are REFERENCE.md's.
+"""Every setting of the reproduction, in one frozen dataclass whose defaults are the paper's
+(Medvedev & D'yakonov) and, where it is silent, those of the authors' code
+(github.com/dm-medvedev/dataset-distillation).
 
 ``Settings.quick()`` is the same study at reduced sizes (fewer restarts, inits and epochs) for CI
 and a first look. Each experiment reads only the settings it depends on (see
