@@ -107,8 +107,9 @@ def render_markdown(summary: dict, figures: list[tuple[str, str]], *, command: s
         rows = [r for r in s["against_coresets"] if r["rows_per_class"] == rpc]
         if rows:
             out += [f"Against the better of random and k-means on each table, paired over "
-                    f"restarts: wins / ties / losses (a win is a mean difference above "
-                    f"{TOLERANCE} whose 95% interval is above 0), tables where the method is at "
+                    f"restarts: wins / ties / losses (a win is a difference whose 95% "
+                    f"interval lies above {TOLERANCE}, a loss one below -{TOLERANCE}), tables "
+                    f"where the method is at "
                     f"least as good (>=) and better by more than {TOLERANCE} (>), mean "
                     "difference in balanced accuracy:", ""]
             out += _table(["method", "learner", "W / T / L", ">=", ">", "mean difference"], [

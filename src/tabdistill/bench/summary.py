@@ -12,10 +12,10 @@ restarts for each (table, budget, method, learner), except the paired comparison
   ratio is then noise over nearly nothing); the count used is reported.
 * **Against the best coreset**: each distillation method against the better of ``random`` and
   ``kmeans`` on that table (by mean), paired over restarts (the same seeds): the mean
-  difference and its 95% bootstrap interval. A *win* is a difference above :data:`TOLERANCE`
-  whose interval lies above 0, a *loss* one below ``-TOLERANCE`` whose interval lies below 0,
-  and a *tie* anything else. ``at_least`` counts tables where the mean difference is >= 0,
-  ``better`` those where it is above :data:`TOLERANCE`.
+  difference and its 95% bootstrap interval (:func:`~tabdistill.stats.paired_difference`). A
+  *win* is an interval wholly above :data:`TOLERANCE`, a *loss* one wholly below
+  ``-TOLERANCE``, a *tie* anything else. ``at_least`` counts tables where the mean difference
+  is >= 0, ``better`` those where it is above :data:`TOLERANCE`.
 * **Time**: seconds to make one restart's set, and to train one learner on it and predict.
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..methods import METHODS
-from ..stats import summarize
+from ..stats import paired_difference
 
 MIN_GAP = 0.01
 TOLERANCE = 0.005
@@ -86,15 +86,13 @@ def against_coresets(results: pd.DataFrame) -> pd.DataFrame:
             pair = part[[method, best]].dropna()
             if pair.empty:
                 continue
-            diff = summarize((pair[method] - pair[best]).to_numpy())
-            low, high = diff["ci95"]
-            verdict = ("win" if diff["mean"] > TOLERANCE and low > 0 else
-                       "loss" if diff["mean"] < -TOLERANCE and high < 0 else "tie")
+            diff = paired_difference(pair[method].to_numpy(), pair[best].to_numpy(),
+                                     tolerance=TOLERANCE)
             rows.append({"method": method, "dataset": dataset, "rows_per_class": rpc,
                          "learner": learner, "best_coreset": best,
                          "method_mean": float(pair[method].mean()),
                          "coreset_mean": float(pair[best].mean()), "difference": diff["mean"],
-                         "ci95": [low, high], "verdict": verdict})
+                         "ci95": diff["ci95"], "verdict": diff["verdict"]})
     return pd.DataFrame(rows)
 
 
