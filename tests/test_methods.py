@@ -1,0 +1,64 @@
+"""methods: each way of making a set gives the budget's size, from the train part only."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import balanced_accuracy_score
+
+from tabdistill.data import load_dataset
+from tabdistill.learners import fit
+from tabdistill.methods import (
+    METHODS,
+    kmeans_centroids,
+    parse_methods,
+    search_rows,
+    validation_split,
+)
+
+
+@pytest.fixture(scope="module")
+def wine():
+    return load_dataset("wine")
+
+
+@pytest.mark.parametrize("name", ["random", "random-balanced", "kmeans"])
+def test_coresets_have_the_budgets_size_and_the_seed_decides(wine, name):
+    make = METHODS[name].make
+    first = make(wine, 4, (0, 1), 7, ())
+    again = make(wine, 4, (1,), 7, ())
+    assert [len(s.y) for s in first] == [12, 12]
+    np.testing.assert_array_equal(first[1].X, again[0].X)  # restart 1 alone = with restart 0
+    assert not np.array_equal(first[0].X, first[1].X)
+    if name != "random":
+        assert all(np.bincount(s.y).tolist() == [4, 4, 4] for s in first)
+
+
+def test_search_improves_its_validation_score_with_rows_of_its_pool(wine):
+    X, y = wine.X_train, wine.y_train
+    rows, labels, best = search_rows(X, y, "knn", wine.n_classes, 3, seed=5, proposals=30)
+    assert rows.shape == (9, X.shape[1]) and np.bincount(labels).tolist() == [3, 3, 3]
+    X_fit, X_val, y_fit, y_val = validation_split(X, y, 0.5, 5)
+    # The search starts from the best of three k-means runs and never accepts a worse swap.
+    starts = [kmeans_centroids(X_fit, y_fit, 3, 3, 5 + 1000 * k) for k in range(3)]
+    start = max(balanced_accuracy_score(y_val, fit("knn", *s, 3, seed=5).predict(X_val))
+                for s in starts)
+    assert best >= start
+    assert best == balanced_accuracy_score(y_val, fit("knn", rows, labels, 3, seed=5)
+                                           .predict(X_val))
+    # Every row is a centroid of those runs or a real row of the fit half, of its own class.
+    pool = np.concatenate([X_fit] + [s[0] for s in starts])
+    pool_y = np.concatenate([y_fit] + [s[1] for s in starts])
+    for row, c in zip(rows, labels, strict=True):
+        match = np.flatnonzero(np.all(np.isclose(pool, row, atol=1e-6), axis=1))
+        assert match.size and c in pool_y[match]
+
+
+def test_search_makes_a_set_per_learner(wine):
+    method = METHODS["search"]
+    assert method.per_learner
+    knn = method.make(wine, 2, (0,), 0, (), learner="knn")[0]
+    logreg = method.make(wine, 2, (0,), 0, (), learner="logreg")[0]
+    assert knn.X.shape == logreg.X.shape == (6, wine.n_features)
+
+
+def test_methods_parse_in_order_without_repeats():
+    assert [m.name for m in parse_methods("kmeans, full,kmeans")] == ["kmeans", "full"]
