@@ -22,7 +22,7 @@ def distilled_dir(tmp_path_factory):
 
 
 def test_distill_writes_arrays_and_manifest(distilled_dir):
-    assert sorted(p.name for p in distilled_dir.iterdir()) >= ["distilled.npz", "manifest.json"]
+    assert sorted(p.name for p in distilled_dir.iterdir()) == ["distilled.npz", "manifest.json"]
     manifest = json.loads((distilled_dir / "manifest.json").read_text())
     assert manifest["config"]["steps"] == 3 and manifest["config"]["restarts"] == 2
     assert manifest["dataset"]["name"] == "moons" and manifest["dataset"]["n_train"] == 1005

@@ -1,11 +1,12 @@
 """The distillation loop: restarts vectorised equal restarts run alone, seeds reproduce,
 options do what they say, and the outer loss goes down."""
 
+import jax
 import numpy as np
 import pytest
 
 from tabdistill.config import DistillConfig
-from tabdistill.distill import distill
+from tabdistill.distill import Distiller_, distill
 from tabdistill.errors import TabdistillError
 from tabdistill.executor import ProcessExecutor
 from tabdistill.parallel import distill_restarts
@@ -71,7 +72,22 @@ def test_checkpoint_mode_gives_the_same_numbers(tiny_moons, three_restarts):
 
 
 def test_multi_architecture_spreads_the_models(tiny_moons):
-    d = distill(tiny_moons, SMALL.replace(arch=("linear", "mlp2", "mlp4"), models=3, restarts=1))
+    three = SMALL.replace(arch=("linear", "mlp2", "mlp4"), models=3, restarts=1)
+    # Model j is arch[j % 3]: 5 models are 2 linear, 2 mlp2, 1 mlp4.
+    assert [(g.arch.name, g.count) for g in Distiller_(three.replace(models=5), 2, 2).groups] \
+        == [("linear", 2), ("mlp2", 2), ("mlp4", 1)]
+    # The outer loss is the mean over the models of each one's own architecture's loss.
+    engine = Distiller_(three, 2, 2)
+    learned = engine.init_state(0, 0).learned
+    theta0 = engine._draw_models(jax.random.PRNGKey(1))
+    xb, tb = tiny_moons.X_train[:16], tiny_moons.y_train[:16, None].astype(np.float32)
+    wb = np.ones(16, np.float32)
+    alone = [Distiller_(SMALL.replace(arch=(a,), models=1), 2, 2).outer_loss(
+        learned, (params,), xb, tb, wb) for a, params in zip(three.arch, theta0, strict=True)]
+    np.testing.assert_allclose(engine.outer_loss(learned, theta0, xb, tb, wb), np.mean(alone),
+                               rtol=1e-6)
+    assert len(set(np.round(np.asarray(alone), 6))) == 3  # the three nets do differ
+    d = distill(tiny_moons, three)
     assert np.isfinite(d.loss_history).all()
     with pytest.raises(TabdistillError, match="cannot cover"):
         SMALL.replace(arch=("linear", "mlp2", "mlp4"), models=2).validate()

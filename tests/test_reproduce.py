@@ -108,8 +108,8 @@ def test_second_run_reuses_the_cache(run):
 
 def test_changed_setting_is_not_served_from_cache(run):
     out, _ = run
-    main(["reproduce", "--quick", "--out", str(out), "--quiet", "--workers", "1",
-          "--baseline-epochs", "7"])
+    assert main(["reproduce", "--quick", "--out", str(out), "--quiet", "--workers", "1",
+                 "--baseline-epochs", "7"]) == 0
     results = json.loads((out / "results.json").read_text())
     timing = results["timing"]["parts"]
     assert timing["section 4"]["cached"] == 0  # the baselines were recomputed
