@@ -1,5 +1,6 @@
 """The command line end to end, on a tiny distillation."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -92,3 +93,29 @@ def test_interrupted_save_leaves_nothing(tmp_path, distilled_dir):
     tabdistill.save(target, data, {"dataset": manifest["dataset"]})
     again, _ = tabdistill.load(target)
     np.testing.assert_array_equal(again.x, data.x)
+
+
+def test_a_diverging_run_exits_3_with_one_line(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "tabdistill.cli", "distill", "moons",
+                           "--outer-lr", "1e6", "--init-lr", "50", "--restarts", "2",
+                           "--outer-epochs", "5", "--quiet", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Warning" not in proc.stderr, proc.stderr
+    assert "diverged in outer epoch 1/5" in lines[0] and "smaller --outer-lr" in lines[0]
+    assert "accuracy" not in proc.stdout
+    assert list(tmp_path.iterdir()) == []  # no output directory, no checkpoint (epoch 1)
+
+
+def test_evaluating_a_degenerate_set_is_one_note(tmp_path, distilled_dir, capsys):
+    data, manifest = tabdistill.load(distilled_dir)
+    wild = tmp_path / "wild"  # lrs so large that every fresh net blows up
+    tabdistill.save(wild, dataclasses.replace(data, lrs=np.full_like(data.lrs, 1e30)),
+                    {"dataset": manifest["dataset"]})
+    assert main(["evaluate", str(wild), "--inits", "2", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["n"] == 4
+    assert err.startswith("note: ") and err.count("\n") == 1, err
+    assert "4 of 4 fresh mlp2 models diverged" in err

@@ -1,6 +1,7 @@
 """The ``tabdistill`` command line: ``distill`` and ``evaluate`` (more commands register here).
 
-Every user error is one line on stderr and exit code 2; no traceback, no half-written output.
+Every user error is one line on stderr and exit code 2 (3 for a run that diverged); no
+traceback, no half-written output.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import json
 import shutil
 import signal
 import sys
+import warnings
 from pathlib import Path
+
+import numpy as np
 
 from . import compile_cache
 from .config import DistillConfig
-from .errors import TabdistillError
+from .errors import DivergedError, TabdistillError
 
 DEFAULTS = DistillConfig()
 
@@ -195,12 +199,28 @@ def run_distill(args) -> int:
     if args.eval_inits > 0:
         from .evaluate import evaluate
         for arch in config.arch:
-            s = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
-                         inits=args.eval_inits).summary()
+            result = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
+                              inits=args.eval_inits)
+            s = summarize_quietly(result)
             print(f"  {arch:>8} trained on it (raw steps): test accuracy {s['accuracy_mean']:.3f}"
                   f" +- {s['accuracy_std']:.3f} (95% CI {s['ci95'][0]:.3f}-{s['ci95'][1]:.3f},"
                   f" n = {s['n']})")
     return 0
+
+
+def summarize_quietly(result) -> dict:
+    """``result.summary()`` without the statistics libraries' warnings about degenerate values
+    (constant or not finite); fresh models whose test log-loss is not finite, the case that
+    matters, are said in one ``note:`` line on stderr instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = result.summary()
+    bad = int(np.size(result.logloss) - np.isfinite(result.logloss).sum())
+    if bad:
+        print(f"note: {bad} of {np.size(result.logloss)} fresh {result.arch} models diverged "
+              f"on the {result.strategy} schedule (non-finite test log-loss), so the log-loss "
+              "summary is nan: the lrs are too large for them", file=sys.stderr)
+    return summary
 
 
 def _note(text: str) -> None:
@@ -258,8 +278,9 @@ def run_evaluate(args) -> int:
         from .commands import run_evaluate_learners
         return run_evaluate_learners(args, distilled, dataset)
     arch = args.arch or distilled.config.arch[0]
-    summary = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
-                       strategy=args.strategy, inits=args.inits, seed=args.seed).summary()
+    summary = summarize_quietly(evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
+                                         strategy=args.strategy, inits=args.inits,
+                                         seed=args.seed))
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -316,6 +337,17 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _warnings_note(caught: list) -> None:
+    """Libraries' warnings, which a command has not turned into a note of its own, as one
+    ``note:`` line instead of their multi-line reports."""
+    if not caught:
+        return
+    first = caught[0]
+    text = str(first.message).strip().splitlines()[0] if str(first.message).strip() else ""
+    more = f" and {len(caught) - 1} more" if len(caught) > 1 else ""
+    print(f"note: a library warned: {first.category.__name__}: {text}{more}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -323,7 +355,13 @@ def main(argv: list[str] | None = None) -> int:
     # `kill` and job schedulers stop a run as Ctrl-C does: finished work is saved to resume.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return args.run(args)
+        with warnings.catch_warnings(record=True) as caught:
+            code = args.run(args)
+        _warnings_note(caught)
+        return code
+    except DivergedError as err:
+        print(f"tabdistill: error: {err}", file=sys.stderr)
+        return 3
     except TabdistillError as err:
         print(f"tabdistill: error: {err}", file=sys.stderr)
         return 2
