@@ -147,11 +147,12 @@ def _add_evaluate(sub) -> None:
 def run_distill(args) -> int:
     from .data import load_dataset
     from .executor import get_executor
-    from .io import partial_dir, save
+    from .io import check_output, partial_dir, save, writing
     from .parallel import distill_restarts
     from .progress import progress_bar
     from .resume import epochs_done
 
+    check_output(args.out, directory=True)  # before the work, not after it
     config = DistillConfig(
         arch=args.arch, steps=args.steps, epochs=args.epochs, per_class=args.per_class,
         models=args.models, outer_epochs=args.outer_epochs, batch_size=args.batch_size,
@@ -176,11 +177,12 @@ def run_distill(args) -> int:
     if args.no_resume:
         shutil.rmtree(partial, ignore_errors=True)
     try:
-        with progress_bar(config.outer_epochs, "distilling", disable=args.quiet) as bar:
+        with writing(args.out), progress_bar(config.outer_epochs, "distilling",
+                                             disable=args.quiet) as bar:
             distilled = distill_restarts(dataset, config, get_executor(args.workers),
                                          progress=bar, checkpoint=partial, note=_note)
-        out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},
-                   transformer=dataset.transformer)
+            out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},
+                       transformer=dataset.transformer)
     except KeyboardInterrupt:
         done = epochs_done(partial)
         if done is None:
@@ -364,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except TabdistillError as err:
         print(f"tabdistill: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a write that no command wrapped (each should): still one line
+        print(f"tabdistill: error: cannot write {err.filename or 'a file'} "
+              f"({err.strerror or type(err).__name__})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tabdistill: interrupted; nothing was written", file=sys.stderr)

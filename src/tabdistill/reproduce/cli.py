@@ -110,12 +110,15 @@ def settings_from(args):
 
 
 def run_reproduce(args) -> int:
+    from ..io import check_output, writing
     from .run import reproduce
 
     settings = settings_from(args)
+    check_output(args.out, directory=True)  # before the work, not after it
     start = time.perf_counter()
-    results = reproduce(settings, args.out, workers=args.workers, force=args.force,
-                        progress=not args.quiet)
+    with writing(args.out):
+        results = reproduce(settings, args.out, workers=args.workers, force=args.force,
+                            progress=not args.quiet)
     out = Path(args.out)
     print(f"reproduced the paper{' (quick run)' if settings.quick else ''} in "
           f"{time.perf_counter() - start:.0f} s -> {out / 'report.html'}")
