@@ -119,3 +119,44 @@ def test_evaluating_a_degenerate_set_is_one_note(tmp_path, distilled_dir, capsys
     assert json.loads(out)["n"] == 4
     assert err.startswith("note: ") and err.count("\n") == 1, err
     assert "4 of 4 fresh mlp2 models diverged" in err
+
+
+@pytest.mark.parametrize("options,expected", [
+    ([], {}),
+    (["--gamma2", "0.9"], {"gamma2": 0.9}),
+    (["--gamma3", "0.5", "--repeat-last-extra", "7", "--repeat-times", "3"],
+     {"gamma3": 0.5, "extra": 7, "times": 3}),
+    (["--fixed-epochs", "20", "--fixed-lr", "0.1", "--fixed-warmup", "4", "--fixed-growth",
+      "1.2", "--fixed-decay", "0.9"],
+     {"epochs": 20, "base_lr": 0.1, "warmup_epochs": 4, "up": 1.2, "down": 0.9}),
+])
+def test_evaluate_sets_every_strategy_constant(distilled_dir, monkeypatch, options, expected):
+    module = sys.modules["tabdistill.evaluate"]  # the package's ``evaluate`` is the function
+    seen, real = [], module.evaluate
+    monkeypatch.setattr(module, "evaluate", lambda *a, **k: seen.append(k) or real(*a, **k))
+    assert main(["evaluate", str(distilled_dir), "--strategy", "2", "--inits", "1", "--json",
+                 *options]) == 0
+    assert seen[0]["strategy"] == tabdistill.Strategy("repeat", **expected)
+
+
+def test_evaluate_gamma2_gives_the_authors_schedule(distilled_dir, capsys):
+    data, manifest = tabdistill.load(distilled_dir)
+    dataset = tabdistill.cli.reload_dataset(manifest)
+    main(["evaluate", str(distilled_dir), "--strategy", "2", "--gamma2", "0.9", "--inits", "2",
+          "--json"])
+    got = json.loads(capsys.readouterr().out)
+    want = tabdistill.evaluate(data, dataset.X_test, dataset.y_test, arch="mlp2", inits=2,
+                               strategy=tabdistill.Strategy("repeat", gamma2=0.9)).summary()
+    assert got["logloss_mean"] == want["logloss_mean"]
+    paper = tabdistill.evaluate(data, dataset.X_test, dataset.y_test, arch="mlp2", inits=2,
+                                strategy="repeat").summary()
+    assert got["logloss_mean"] != paper["logloss_mean"]
+
+
+def test_distill_sets_the_outer_betas(tmp_path):
+    out = tmp_path / "d"
+    assert main(["distill", "moons", *TINY, "--eval-inits", "0", "--beta1", "0.9",
+                 "--beta2", "0.99", "--out", str(out)]) == 0
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert (config["beta1"], config["beta2"]) == (0.9, 0.99)
+    assert main(["distill", "moons", *TINY, "--beta2", "1", "--out", str(out)]) == 2

@@ -19,8 +19,24 @@ import numpy as np
 from . import compile_cache
 from .config import DistillConfig
 from .errors import DivergedError, TabdistillError
+from .strategies import Strategy
 
 DEFAULTS = DistillConfig()
+# Each option of a strategy's constants and the Strategy field it sets.
+STRATEGY_OPTIONS = {
+    "fixed_epochs": ("epochs", "strategy 1 (fixed): epochs of s steps"),
+    "fixed_lr": ("base_lr", "strategy 1: the lr before the first epoch's change"),
+    "fixed_warmup": ("warmup_epochs", "strategy 1: epochs whose start multiplies the lr by "
+                                      "--fixed-growth"),
+    "fixed_growth": ("up", "strategy 1: lr factor at the start of each warm-up epoch"),
+    "fixed_decay": ("down", "strategy 1: lr factor at the start of every later epoch"),
+    "repeat_times": ("times", "strategy 2 (repeat): passes over all distilled epochs"),
+    "gamma2": ("gamma2", "strategy 2: lr decay per pass (0.98 is the paper's text; 0.9 the "
+                         "authors' code)"),
+    "repeat_last_extra": ("extra", "strategy 3 (repeat-last): extra passes over the last "
+                                   "distilled epoch"),
+    "gamma3": ("gamma3", "strategy 3: lr decay per extra pass (the paper's text)"),
+}
 
 
 def _positive_int(text: str) -> int:
@@ -41,6 +57,24 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value} must be positive")
     return value
+
+
+def add_strategy_options(p: argparse.ArgumentParser) -> None:
+    """Every constant of the paper's three strategies (defaults: the paper's)."""
+    defaults = Strategy()
+    for option, (field, text) in STRATEGY_OPTIONS.items():
+        value = getattr(defaults, field)
+        p.add_argument(f"--{option.replace('_', '-')}", dest=option, default=value,
+                       type=_positive_int if isinstance(value, int) else _positive_float,
+                       help=text)
+
+
+def strategy_from(args, name: str) -> Strategy:
+    """Strategy ``name`` with the constants given by :func:`add_strategy_options`."""
+    from .strategies import parse_strategy
+
+    return parse_strategy(name, **{field: getattr(args, option)
+                                   for option, (field, _) in STRATEGY_OPTIONS.items()})
 
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
@@ -93,6 +127,10 @@ def _add_distill(sub) -> None:
                    help="real objects per outer step")
     p.add_argument("--outer-lr", type=_positive_float, default=d.outer_lr,
                    help="Adam learning rate of the outer optimisation")
+    p.add_argument("--beta1", type=float, default=d.beta1,
+                   help="Adam's first-moment decay of the outer optimisation")
+    p.add_argument("--beta2", type=float, default=d.beta2,
+                   help="Adam's second-moment decay of the outer optimisation")
     p.add_argument("--init-lr", type=_positive_float, default=d.init_lr,
                    help="starting value of every learned inner learning rate")
     p.add_argument("--init", default=d.init,
@@ -134,6 +172,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--strategy", default="raw",
                    help="raw (the distilled steps and lrs), fixed (1), repeat (2) or "
                         "repeat-last (3): the paper's strategies for training longer")
+    add_strategy_options(p)
     p.add_argument("--inits", type=_positive_int, default=10,
                    help="fresh initialisations per restart")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh initialisations")
@@ -156,7 +195,8 @@ def run_distill(args) -> int:
     config = DistillConfig(
         arch=args.arch, steps=args.steps, epochs=args.epochs, per_class=args.per_class,
         models=args.models, outer_epochs=args.outer_epochs, batch_size=args.batch_size,
-        outer_lr=args.outer_lr, init_lr=args.init_lr, init=args.init, fixed_init=args.fixed_init,
+        outer_lr=args.outer_lr, beta1=args.beta1, beta2=args.beta2, init_lr=args.init_lr,
+        init=args.init, fixed_init=args.fixed_init,
         learn_labels=args.learn_labels, memory=args.memory, restarts=args.restarts,
         seed=args.seed,
     ).validate()
@@ -281,7 +321,8 @@ def run_evaluate(args) -> int:
         return run_evaluate_learners(args, distilled, dataset)
     arch = args.arch or distilled.config.arch[0]
     summary = summarize_quietly(evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
-                                         strategy=args.strategy, inits=args.inits,
+                                         strategy=strategy_from(args, args.strategy),
+                                         inits=args.inits,
                                          seed=args.seed))
     if args.json:
         print(json.dumps(summary))

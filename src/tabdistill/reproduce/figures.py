@@ -368,7 +368,8 @@ def fig8_learning_rates(results: dict, path: Path) -> str:
     axes[0].set_ylabel("learning rate")
     s = results["settings"]
     config = results["distilled"][archs[0]]["config"]
-    strat = parse_strategy("1", epochs=s["strategy_epochs"])
+    constants = {k: v for k, v in s["strategy"].items() if k != "kind"}
+    strat = parse_strategy("1", **{**constants, "epochs": s["strategy_epochs"]})
     _, fixed = strat.schedule(np.zeros(config["steps"] * config["epochs"]), config["steps"])
     ax = axes[-1]
     ax.plot(np.arange(1, len(fixed) + 1), fixed, color="k")
@@ -378,8 +379,8 @@ def fig8_learning_rates(results: dict, path: Path) -> str:
     _label(ax, "d")
     _save(fig, path)
     return ("Learned lrs jump from step to step (mean lr " + ", ".join(readings) +
-            f"); strategy 1 ignores them: 0.3, x1.1 per epoch for 10 epochs, then x0.95 "
-            f"(peak {fixed.max():.2f}).")
+            f"); strategy 1 ignores them: {strat.base_lr}, x{strat.up} per epoch for "
+            f"{strat.warmup_epochs} epochs, then x{strat.down} (peak {fixed.max():.2f}).")
 
 
 def fig9_strategy_accuracy(results: dict, path: Path) -> str:
