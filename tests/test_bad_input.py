@@ -52,6 +52,10 @@ TABLES = {
     "garbage parquet": (lambda d: str(put(d / "g.parquet", b"\x00not parquet")), "cannot read"),
     "binary csv": (lambda d: str(put(d / "b.csv", bytes(range(256)) * 4)), "cannot read"),
     "single class": (lambda d: write(d / "s.csv", good_frame().assign(y="p")), "single class"),
+    "no labels": (lambda d: write(d / "n.csv", good_frame().assign(y=np.nan)),
+                  "has no labels: column 'y' is empty in all 120 rows"),
+    "duplicate columns": (lambda d: str(put(d / "d.csv", "a,b,a,y\n" + "1,2,3,p\n4,5,6,q\n" * 30)),
+                          "d.csv has duplicate column names: 'a'"),
     "continuous target": (lambda d: write(d / "c.csv", good_frame().assign(
         y=np.linspace(0, 1, 120))), "looks continuous"),
     "text in numbers": (lambda d: write(d / "t.csv", good_frame().assign(
@@ -203,3 +207,16 @@ def test_a_real_process_prints_one_line(tmp_path, args, message):
     assert proc.returncode == 2 and message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_odd_but_common_files_go_through(tmp_path, capsys):
+    frame = good_frame()
+    frame.loc[4, "y"] = "r"  # a class with a single row: dropped, with a note
+    path = tmp_path / "semi.csv"
+    frame.to_csv(path, sep=";", index=False)
+    assert main(["distill", str(path), "--target", "y", *TINY, "--eval-inits", "0",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert "note: dropped class 'r': 1 row" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["dataset"]["classes"] == ["p", "q"]
+    assert manifest["dataset"]["n_train"] + manifest["dataset"]["n_test"] == 119

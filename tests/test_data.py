@@ -91,7 +91,11 @@ def test_numeric_labels_and_integer_floats_are_classes():
      "row 5 has text 'oops'"),
     (lambda f: f.assign(size=f["size"].where(f.index != 9, np.inf)), "infinite"),
     (lambda f: f.iloc[:0], "no rows"),
-    (lambda f: f.assign(species=["a"] + ["b"] * (len(f) - 1)), "class 'a'.*single row"),
+    (lambda f: f.assign(species=["a"] + ["b"] * (len(f) - 1)),
+     r"single class in 'species' once the classes with a single row \('a'\) are dropped"),
+    (lambda f: f.assign(species=np.nan), "has no labels: column 'species' is empty in all 300"),
+    (lambda f: f.rename(columns={"weight": "size", "city": "color"}),
+     "duplicate column names: 'size', 'color'"),
 ])
 def test_bad_tables_are_refused_with_one_line(change, message):
     with pytest.raises(TabdistillError, match=message) as err:
@@ -125,3 +129,34 @@ def test_notes_for_the_user():
         "dropped constant column(s): const",
         "column 'city' has 40 levels: kept the 19 most frequent, pooled the rest",
     ]
+
+
+def test_a_class_with_one_row_is_dropped_with_a_note():
+    frame = table().assign(species=lambda f: f["species"].where(f.index != 7, "yak"))
+    d = from_frame(frame, target="species")
+    assert d.classes == ("cat", "dog", "emu")
+    assert len(d.y_train) + len(d.y_test) == len(frame) - 1
+    assert set(np.unique(d.y_train)) == set(np.unique(d.y_test)) == {0, 1, 2}
+    assert d.preprocessing["dropped_small_classes"] == {"yak": 1}
+    assert "dropped class 'yak': 1 row, too few to be both trained on and tested (at least 2 " \
+        "needed)" in describe(d.preprocessing)
+    # The rows kept are those of the other classes, features and labels still aligned.
+    same = from_frame(frame[frame.species != "yak"], target="species")
+    np.testing.assert_array_equal(d.X_train, same.X_train)
+    np.testing.assert_array_equal(d.y_test, same.y_test)
+
+
+@pytest.mark.parametrize("sep", [";", "|", "\t"])
+def test_the_delimiter_of_a_csv_is_detected(tmp_path, sep):
+    frame = table(60).assign(city=lambda f: f["city"] + ",x")  # a comma inside quoted text
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, sep=sep, index=False)
+    pd.testing.assert_frame_equal(read_table(path), frame)
+    assert load_dataset(str(path), target="species").n_classes == 3
+
+
+def test_duplicate_column_names_in_a_file_are_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,a,y\n" + "".join(f"{i},{i % 3},{2 * i},{i % 2}\n" for i in range(40)))
+    with pytest.raises(TabdistillError, match="t.csv has duplicate column names: 'a';"):
+        read_table(path)

@@ -1,12 +1,16 @@
 """The distillation loop: restarts vectorised equal restarts run alone, seeds reproduce,
 options do what they say, and the outer loss goes down."""
 
+import sys
+
+import jax
 import numpy as np
 import pytest
 
+from tabdistill import resume
 from tabdistill.config import DistillConfig
-from tabdistill.distill import distill
-from tabdistill.errors import TabdistillError
+from tabdistill.distill import Distiller_, distill
+from tabdistill.errors import DivergedError, TabdistillError
 from tabdistill.executor import ProcessExecutor
 from tabdistill.parallel import distill_restarts
 
@@ -71,7 +75,22 @@ def test_checkpoint_mode_gives_the_same_numbers(tiny_moons, three_restarts):
 
 
 def test_multi_architecture_spreads_the_models(tiny_moons):
-    d = distill(tiny_moons, SMALL.replace(arch=("linear", "mlp2", "mlp4"), models=3, restarts=1))
+    three = SMALL.replace(arch=("linear", "mlp2", "mlp4"), models=3, restarts=1)
+    # Model j is arch[j % 3]: 5 models are 2 linear, 2 mlp2, 1 mlp4.
+    assert [(g.arch.name, g.count) for g in Distiller_(three.replace(models=5), 2, 2).groups] \
+        == [("linear", 2), ("mlp2", 2), ("mlp4", 1)]
+    # The outer loss is the mean over the models of each one's own architecture's loss.
+    engine = Distiller_(three, 2, 2)
+    learned = engine.init_state(0, 0).learned
+    theta0 = engine._draw_models(jax.random.PRNGKey(1))
+    xb, tb = tiny_moons.X_train[:16], tiny_moons.y_train[:16, None].astype(np.float32)
+    wb = np.ones(16, np.float32)
+    alone = [Distiller_(SMALL.replace(arch=(a,), models=1), 2, 2).outer_loss(
+        learned, (params,), xb, tb, wb) for a, params in zip(three.arch, theta0, strict=True)]
+    np.testing.assert_allclose(engine.outer_loss(learned, theta0, xb, tb, wb), np.mean(alone),
+                               rtol=1e-6)
+    assert len(set(np.round(np.asarray(alone), 6))) == 3  # the three nets do differ
+    d = distill(tiny_moons, three)
     assert np.isfinite(d.loss_history).all()
     with pytest.raises(TabdistillError, match="cannot cover"):
         SMALL.replace(arch=("linear", "mlp2", "mlp4"), models=2).validate()
@@ -93,3 +112,41 @@ def test_restarts_split_over_processes_equal_one_run(tiny_moons, three_restarts)
 def test_impossible_settings(change, message):
     with pytest.raises(TabdistillError, match=message):
         SMALL.replace(**change).validate()
+
+
+def test_divergence_stops_the_run_and_names_the_epoch(tiny_moons):
+    with pytest.raises(DivergedError, match=r"diverged in outer epoch 1/2 \(restart\(s\) 0:"):
+        distill(tiny_moons, SMALL.replace(outer_lr=1e6, init_lr=50, restarts=2))
+
+
+def test_divergence_keeps_the_last_finite_checkpoint(tiny_moons, tmp_path, monkeypatch):
+    module = sys.modules["tabdistill.distill"]  # the package's ``distill`` is the function
+
+    class NanAtEpoch3(Distiller_):  # the state becomes NaN in the third outer epoch
+        def __init__(self, *args):
+            super().__init__(*args)
+            run, calls = self.run_epoch, []
+
+            def run_epoch(state, X, T):
+                calls.append(1)
+                state, losses = run(state, X, T)
+                if len(calls) == 3:
+                    state = state._replace(learned={**state.learned,
+                                                    "x": state.learned["x"].at[1].set(np.nan)})
+                return state, losses
+
+            self.run_epoch = run_epoch
+
+    monkeypatch.setattr(module, "Distiller_", NanAtEpoch3)
+    monkeypatch.setattr(module, "CHECKPOINT_EVERY_S", 1e9)  # only the handler saves
+    config = SMALL.replace(outer_epochs=5, restarts=2)
+    with pytest.raises(DivergedError) as err:
+        distill(tiny_moons, config, checkpoint=tmp_path / "ck")
+    message = str(err.value)
+    assert "outer epoch 3/5 (restart(s) 1:" in message and "--outer-lr (now 0.01)" in message
+    assert f"the last finite state (epoch 2) is kept for inspection in {tmp_path / 'ck'}" in message
+    assert "\n" not in message
+    assert resume.epochs_done(tmp_path / "ck") == 2
+    monkeypatch.setattr(module, "Distiller_", Distiller_)  # resuming it gives the clean run
+    np.testing.assert_array_equal(distill(tiny_moons, config, checkpoint=tmp_path / "ck").x,
+                                  distill(tiny_moons, config).x)

@@ -1,6 +1,6 @@
 """The hypergradient (of the outer loss w.r.t. synthetic objects, learning rates and learned
 labels) equals central finite differences in float64, for every architecture, a
-multi-architecture set, and both memory modes."""
+multi-architecture set, both memory modes, every activation and every init."""
 
 import jax
 import jax.numpy as jnp
@@ -72,3 +72,46 @@ def test_fixed_labels_get_no_gradient(x64):
     grads = jax.grad(engine.outer_loss)(learned, theta0, xb, tb, wb)
     assert set(grads) == {"x", "raw_lr"}
     assert np.abs(grads["x"]).sum() > 0 and np.abs(grads["raw_lr"]).sum() > 0
+
+
+# Every activation (the hand-written reverse pass takes each one's slope and curvature from its
+# own formula or from forward-mode AD) and every init (each draws weights of its own scale).
+ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "gelu", "elu", "identity")
+
+
+def _small_loss(arch, init="xavier-normal", n_classes=3):
+    """The outer loss of one small net (width 4, 2 hidden layers), as a jitted function of the
+    synthetic objects, raw lrs and soft labels, and the point to check it at."""
+    config = DistillConfig(arch=(arch,), steps=2, epochs=2, per_class=1, models=1,
+                           learn_labels=True, init=init)
+    engine = Distiller_(config, n_features=2, n_classes=n_classes)
+    state = engine.init_state(seed=1, restart=0)
+    key = jax.random.PRNGKey(7)
+    learned = dict(state.learned)
+    learned["raw_lr"] = learned["raw_lr"] + jax.random.normal(key, learned["raw_lr"].shape)
+    learned["targets"] = learned["targets"] + 0.1 * jax.random.normal(key,
+                                                                      learned["targets"].shape)
+    theta0 = engine._draw_models(jax.random.PRNGKey(8))
+    xb = jax.random.normal(jax.random.PRNGKey(9), (8, 2))
+    tb = one_hot_targets(jax.random.randint(jax.random.PRNGKey(10), (8,), 0, n_classes),
+                         n_classes)
+
+    @jax.jit
+    def loss(x, raw_lr, targets):
+        return engine.outer_loss({"x": x, "raw_lr": raw_lr, "targets": targets}, theta0, xb, tb,
+                                 jnp.ones(8))
+
+    return loss, (learned["x"], learned["raw_lr"], learned["targets"])
+
+
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+def test_every_activation_matches_finite_differences(x64, activation):
+    loss, point = _small_loss(f"mlp:4x2:{activation}")
+    check_grads(loss, point, order=1, modes=["rev"], eps=1e-5, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("init", ["xavier-normal", "xavier-uniform", "kaiming-normal",
+                                  "kaiming-uniform"])
+def test_every_init_matches_finite_differences(x64, init):
+    loss, point = _small_loss("mlp:4x2:tanh", init=init, n_classes=2)
+    check_grads(loss, point, order=1, modes=["rev"], eps=1e-5, atol=1e-6, rtol=1e-5)

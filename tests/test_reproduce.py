@@ -116,8 +116,8 @@ def test_second_run_reuses_the_cache(run):
 
 def test_changed_setting_is_not_served_from_cache(run):
     out, _ = run
-    main(["reproduce", "--quick", "--out", str(out), "--quiet", "--workers", "1",
-          "--baseline-epochs", "7"])
+    assert main(["reproduce", "--quick", "--out", str(out), "--quiet", "--workers", "1",
+                 "--baseline-epochs", "7"]) == 0
     results = json.loads((out / "results.json").read_text())
     timing = results["timing"]["parts"]
     assert timing["section 4"]["cached"] == 0  # the baselines were recomputed
@@ -252,3 +252,29 @@ def test_no_internal_notes_are_cited():
     src = Path(__file__).resolve().parents[1] / "src"
     for path in src.rglob("*.py"):
         assert "REFERENCE.md" not in path.read_text(), path
+
+
+def test_strategy_constants_are_settings_and_the_report_states_them(run):
+    import argparse
+
+    from tabdistill.reproduce.cli import settings_from
+    from tabdistill.reproduce.experiments import _strategy, plan_evaluations
+    from tabdistill.strategies import Strategy
+
+    out, _ = run
+    md = (out / "report.md").read_text()
+    assert "x gamma2 = 0.98 per pass" in md and "x gamma3 = 0.98 per pass" in md
+    assert "Strategy 1: lr 0.3, x1.1 at the start of each of the first 10 epochs" in md
+    assert "(betas 0.5, 0.999)" in md
+    base = {name: None for name in ("restarts", "outer_epochs", "seed", "baseline_inits",
+                                    "baseline_epochs", "eval_inits", "sweep_restarts",
+                                    "complexity_ns", "gamma2", "gamma3", "beta1", "beta2")}
+    args = argparse.Namespace(**{**base, "quick": False, "gamma2": 0.9, "beta1": 0.7,
+                                 "settings": '{"strategy": {"base_lr": 0.2}}'})
+    s = settings_from(args)
+    assert s.strategy == Strategy(gamma2=0.9, base_lr=0.2) and s.distill.beta1 == 0.7
+    spec = plan_evaluations(s)[0][2]
+    config = s.distill
+    assert _strategy("2", config, spec) == Strategy("repeat", epochs=50, times=10, extra=45,
+                                                    gamma2=0.9, base_lr=0.2)
+    assert _strategy("3", config, spec).gamma3 == 0.98  # strategy 3 keeps the paper's

@@ -27,14 +27,14 @@ def test_fixed_schedule_by_hand():
 
 
 def test_repeat_schedule_by_hand():
-    index, lrs = Strategy("repeat", times=3, gamma=0.9).schedule(LRS, S)
+    index, lrs = Strategy("repeat", times=3, gamma2=0.9, gamma3=0.5).schedule(LRS, S)
     expected = np.concatenate([LRS, LRS * 0.9, LRS * 0.81])
     np.testing.assert_allclose(lrs, expected)
     assert list(index) == [0, 1, 2, 3] * 9
 
 
 def test_repeat_last_schedule_by_hand():
-    index, lrs = Strategy("repeat-last", extra=2, gamma=0.98).schedule(LRS, S)
+    index, lrs = Strategy("repeat-last", extra=2, gamma2=0.5, gamma3=0.98).schedule(LRS, S)
     last = LRS[-S:]
     np.testing.assert_allclose(lrs, np.concatenate([LRS, last * 0.98, last * 0.98**2]))
     assert list(index) == [0, 1, 2, 3] * 5
@@ -63,3 +63,14 @@ def test_digits_and_names(alias, kind):
 def test_unknown_strategy():
     with pytest.raises(TabdistillError, match="unknown strategy"):
         parse_strategy("4")
+
+
+def test_each_strategy_has_its_own_gamma_and_the_papers_constants():
+    s = Strategy()
+    assert (s.epochs, s.base_lr, s.warmup_epochs, s.up, s.down) == (50, 0.3, 10, 1.1, 0.95)
+    assert (s.times, s.gamma2, s.extra, s.gamma3) == (10, 0.98, 45, 0.98)
+    authors = parse_strategy("2", gamma2=0.9)  # the authors' code, for strategy 2 only
+    _, lrs2 = authors.schedule(LRS, S)
+    np.testing.assert_allclose(lrs2[-LRS.size:], LRS * 0.9**9)
+    _, lrs3 = parse_strategy("3", gamma2=0.9, extra=1).schedule(LRS, S)
+    np.testing.assert_allclose(lrs3[-S:], LRS[-S:] * 0.98)

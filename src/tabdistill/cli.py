@@ -1,6 +1,7 @@
 """The ``tabdistill`` command line: ``distill`` and ``evaluate`` (more commands register here).
 
-Every user error is one line on stderr and exit code 2; no traceback, no half-written output.
+Every user error is one line on stderr and exit code 2 (3 for a run that diverged); no
+traceback, no half-written output.
 """
 
 from __future__ import annotations
@@ -10,13 +11,32 @@ import json
 import shutil
 import signal
 import sys
+import warnings
 from pathlib import Path
+
+import numpy as np
 
 from . import compile_cache
 from .config import DistillConfig
-from .errors import TabdistillError
+from .errors import DivergedError, TabdistillError
+from .strategies import Strategy
 
 DEFAULTS = DistillConfig()
+# Each option of a strategy's constants and the Strategy field it sets.
+STRATEGY_OPTIONS = {
+    "fixed_epochs": ("epochs", "strategy 1 (fixed): epochs of s steps"),
+    "fixed_lr": ("base_lr", "strategy 1: the lr before the first epoch's change"),
+    "fixed_warmup": ("warmup_epochs", "strategy 1: epochs whose start multiplies the lr by "
+                                      "--fixed-growth"),
+    "fixed_growth": ("up", "strategy 1: lr factor at the start of each warm-up epoch"),
+    "fixed_decay": ("down", "strategy 1: lr factor at the start of every later epoch"),
+    "repeat_times": ("times", "strategy 2 (repeat): passes over all distilled epochs"),
+    "gamma2": ("gamma2", "strategy 2: lr decay per pass (0.98 is the paper's text; 0.9 the "
+                         "authors' code)"),
+    "repeat_last_extra": ("extra", "strategy 3 (repeat-last): extra passes over the last "
+                                   "distilled epoch"),
+    "gamma3": ("gamma3", "strategy 3: lr decay per extra pass (the paper's text)"),
+}
 
 
 def _positive_int(text: str) -> int:
@@ -37,6 +57,24 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value} must be positive")
     return value
+
+
+def add_strategy_options(p: argparse.ArgumentParser) -> None:
+    """Every constant of the paper's three strategies (defaults: the paper's)."""
+    defaults = Strategy()
+    for option, (field, text) in STRATEGY_OPTIONS.items():
+        value = getattr(defaults, field)
+        p.add_argument(f"--{option.replace('_', '-')}", dest=option, default=value,
+                       type=_positive_int if isinstance(value, int) else _positive_float,
+                       help=text)
+
+
+def strategy_from(args, name: str) -> Strategy:
+    """Strategy ``name`` with the constants given by :func:`add_strategy_options`."""
+    from .strategies import parse_strategy
+
+    return parse_strategy(name, **{field: getattr(args, option)
+                                   for option, (field, _) in STRATEGY_OPTIONS.items()})
 
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
@@ -89,6 +127,10 @@ def _add_distill(sub) -> None:
                    help="real objects per outer step")
     p.add_argument("--outer-lr", type=_positive_float, default=d.outer_lr,
                    help="Adam learning rate of the outer optimisation")
+    p.add_argument("--beta1", type=float, default=d.beta1,
+                   help="Adam's first-moment decay of the outer optimisation")
+    p.add_argument("--beta2", type=float, default=d.beta2,
+                   help="Adam's second-moment decay of the outer optimisation")
     p.add_argument("--init-lr", type=_positive_float, default=d.init_lr,
                    help="starting value of every learned inner learning rate")
     p.add_argument("--init", default=d.init,
@@ -130,6 +172,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--strategy", default="raw",
                    help="raw (the distilled steps and lrs), fixed (1), repeat (2) or "
                         "repeat-last (3): the paper's strategies for training longer")
+    add_strategy_options(p)
     p.add_argument("--inits", type=_positive_int, default=10,
                    help="fresh initialisations per restart")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh initialisations")
@@ -143,15 +186,17 @@ def _add_evaluate(sub) -> None:
 def run_distill(args) -> int:
     from .data import load_dataset
     from .executor import get_executor
-    from .io import partial_dir, save
+    from .io import check_output, partial_dir, save, writing
     from .parallel import distill_restarts
     from .progress import progress_bar
     from .resume import epochs_done
 
+    check_output(args.out, directory=True)  # before the work, not after it
     config = DistillConfig(
         arch=args.arch, steps=args.steps, epochs=args.epochs, per_class=args.per_class,
         models=args.models, outer_epochs=args.outer_epochs, batch_size=args.batch_size,
-        outer_lr=args.outer_lr, init_lr=args.init_lr, init=args.init, fixed_init=args.fixed_init,
+        outer_lr=args.outer_lr, beta1=args.beta1, beta2=args.beta2, init_lr=args.init_lr,
+        init=args.init, fixed_init=args.fixed_init,
         learn_labels=args.learn_labels, memory=args.memory, restarts=args.restarts,
         seed=args.seed,
     ).validate()
@@ -172,11 +217,12 @@ def run_distill(args) -> int:
     if args.no_resume:
         shutil.rmtree(partial, ignore_errors=True)
     try:
-        with progress_bar(config.outer_epochs, "distilling", disable=args.quiet) as bar:
+        with writing(args.out), progress_bar(config.outer_epochs, "distilling",
+                                             disable=args.quiet) as bar:
             distilled = distill_restarts(dataset, config, get_executor(args.workers),
                                          progress=bar, checkpoint=partial, note=_note)
-        out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},
-                   transformer=dataset.transformer)
+            out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},
+                       transformer=dataset.transformer)
     except KeyboardInterrupt:
         done = epochs_done(partial)
         if done is None:
@@ -195,11 +241,27 @@ def run_distill(args) -> int:
     if args.eval_inits > 0:
         from .evaluate import evaluate
         for arch in config.arch:
-            s = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
-                         inits=args.eval_inits).summary()
+            result = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
+                              inits=args.eval_inits)
+            s = summarize_quietly(result)
             print(f"  {arch:>8} trained on it (raw steps): test accuracy "
                   f"{_accuracy(s, digits=3)}")
     return 0
+
+
+def summarize_quietly(result) -> dict:
+    """``result.summary()`` without the statistics libraries' warnings about degenerate values
+    (constant or not finite); fresh models whose test log-loss is not finite, the case that
+    matters, are said in one ``note:`` line on stderr instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = result.summary()
+    bad = int(np.size(result.logloss) - np.isfinite(result.logloss).sum())
+    if bad:
+        print(f"note: {bad} of {np.size(result.logloss)} fresh {result.arch} models diverged "
+              f"on the {result.strategy} schedule (non-finite test log-loss), so the log-loss "
+              "summary is nan: the lrs are too large for them", file=sys.stderr)
+    return summary
 
 
 def _note(text: str) -> None:
@@ -260,8 +322,10 @@ def run_evaluate(args) -> int:
         from .commands import run_evaluate_learners
         return run_evaluate_learners(args, distilled, dataset)
     arch = args.arch or distilled.config.arch[0]
-    summary = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
-                       strategy=args.strategy, inits=args.inits, seed=args.seed).summary()
+    summary = summarize_quietly(evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
+                                         strategy=strategy_from(args, args.strategy),
+                                         inits=args.inits,
+                                         seed=args.seed))
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -343,6 +407,17 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _warnings_note(caught: list) -> None:
+    """Libraries' warnings, which a command has not turned into a note of its own, as one
+    ``note:`` line instead of their multi-line reports."""
+    if not caught:
+        return
+    first = caught[0]
+    text = str(first.message).strip().splitlines()[0] if str(first.message).strip() else ""
+    more = f" and {len(caught) - 1} more" if len(caught) > 1 else ""
+    print(f"note: a library warned: {first.category.__name__}: {text}{more}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -350,9 +425,19 @@ def main(argv: list[str] | None = None) -> int:
     # `kill` and job schedulers stop a run as Ctrl-C does: finished work is saved to resume.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return args.run(args)
+        with warnings.catch_warnings(record=True) as caught:
+            code = args.run(args)
+        _warnings_note(caught)
+        return code
+    except DivergedError as err:
+        print(f"tabdistill: error: {err}", file=sys.stderr)
+        return 3
     except TabdistillError as err:
         print(f"tabdistill: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a write that no command wrapped (each should): still one line
+        print(f"tabdistill: error: cannot write {err.filename or 'a file'} "
+              f"({err.strerror or type(err).__name__})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tabdistill: interrupted; nothing was written", file=sys.stderr)

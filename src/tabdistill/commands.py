@@ -34,7 +34,10 @@ def add_export(sub) -> None:
 
 def run_export(args) -> int:
     from .export import export
+    from .io import check_output
 
+    if args.out is not None:
+        check_output(args.out)
     out = export(args.dir, fmt=args.fmt, out=args.out, soft=args.soft)
     print(f"wrote {out}")
     return 0
@@ -86,6 +89,9 @@ def run_compare(args) -> int:
     from .learners import parse_learners
 
     learners = parse_learners(args.learners)  # fail fast, before reading the data
+    if args.plot:
+        from .io import check_output
+        check_output(args.plot)
     dataset = load_dataset(args.data, target=args.target, test_size=args.test_size,
                            seed=args.split_seed, missing=args.missing,
                            max_categories=args.max_categories)
@@ -113,19 +119,10 @@ def run_compare(args) -> int:
 
 
 def _plot_atomically(result, path: Path, plot) -> None:
-    import os
-    import tempfile
+    from .io import atomic_file, writing
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
+    with writing(path), atomic_file(path, suffix=".png") as tmp:
         plot(result, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def evaluate_learners(distilled, dataset, learners, *, seed: int = 0) -> list[dict]:

@@ -8,8 +8,11 @@ DataFrame) goes through one documented path:
 
 * **Target.** Chosen by column name (default: the last column). Labels of any type (strings
   included); rows without a label are dropped. A target that looks continuous (non-integer
-  numbers, or nearly one value per row) is refused: tabdistill does classification. Every
-  class needs at least two rows so that the split can be stratified.
+  numbers, or nearly one value per row) is refused: tabdistill does classification. A class
+  with a single row cannot be both trained on and tested, so it is dropped with a note; a
+  target with no labels at all is refused as such.
+* **Files.** A CSV's delimiter (comma, semicolon, tab or bar) is detected from its first
+  lines; repeated column names are refused with their names.
 * **Columns.** Numeric columns are standardised; text, boolean and categorical columns are
   one-hot encoded. A text column whose values are mostly numbers is refused as a typo rather
   than silently treated as categories. Columns constant on the train part, and text columns
@@ -29,6 +32,7 @@ DataFrame) goes through one documented path:
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,9 +183,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        sep = "\t" if suffix in (".tsv", ".tab") else ","
-        return pd.read_csv(path, sep=sep)
+            frame = pd.read_parquet(path)
+            header = list(frame.columns)
+        else:
+            sep = "\t" if suffix in (".tsv", ".tab") else _delimiter(path)
+            frame = pd.read_csv(path, sep=sep)
+            # pandas renames a repeated name ("a" -> "a.1"): the header line says what it was.
+            header = list(pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str).iloc[0])
     except pd.errors.EmptyDataError:
         raise TabdistillError(f"{path} is empty; expected a table with a header and rows") from None
     except UnicodeDecodeError:
@@ -191,6 +199,29 @@ def read_table(path: str | Path) -> pd.DataFrame:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise TabdistillError(f"cannot read {path}: {first}; expected a CSV, TSV or Parquet "
                               "file") from None
+    _check_unique(header, path.name)
+    return frame
+
+
+def _delimiter(path: Path) -> str:
+    """The delimiter of a CSV file, detected from its first lines (comma if unclear)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        sample = f.read(64 * 1024)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:  # one column, or no consistent delimiter: let the reader say what it sees
+        return ","
+
+
+def _check_unique(names, name: str) -> None:
+    """Refuses repeated column names, naming them (one of each would be silently lost)."""
+    counts = pd.Series([str(n) for n in names]).value_counts(sort=False)
+    repeated = [n for n, c in counts.items() if c > 1]
+    if repeated:
+        raise TabdistillError(
+            f"{name} has duplicate column names: {', '.join(map(repr, repeated))}; expected each "
+            "column to be named once"
+        )
 
 
 def from_frame(
@@ -209,6 +240,7 @@ def from_frame(
         raise TabdistillError(f"{name} is a {type(frame).__name__}; expected a pandas DataFrame")
     if frame.shape[0] == 0:
         raise TabdistillError(f"{name} has a header but no rows; expected at least a few rows")
+    _check_unique(frame.columns, name)
     target = frame.columns[-1] if target is None else target
     if target not in frame.columns:
         raise TabdistillError(
@@ -217,6 +249,11 @@ def from_frame(
     notes: dict = {"target": str(target), "missing": missing}
     frame = frame.reset_index(drop=True)
     unlabelled = frame[target].isna()
+    if unlabelled.all():
+        raise TabdistillError(
+            f"{name} has no labels: column {target!r} is empty in all {len(frame)} rows; expected "
+            "class labels in the target column (choose it with --target)"
+        )
     if unlabelled.any():
         if missing == "error":
             raise TabdistillError(
@@ -228,7 +265,10 @@ def from_frame(
     features, keep, more = inspect_features(frame.drop(columns=[target]), name=name,
                                             missing=missing)
     notes.update(more)
-    classes, y = _labels(frame[target].to_numpy()[keep], name, str(target))
+    classes, y, kept, dropped = _labels(frame[target].to_numpy()[keep], name, str(target))
+    if dropped:
+        features = features.loc[kept].reset_index(drop=True)
+        notes["dropped_small_classes"] = dropped
     X_tr, X_te, y_tr, y_te = train_test_split(
         features, y, test_size=test_size, random_state=seed, stratify=y
     )
@@ -307,6 +347,9 @@ def describe(notes: dict) -> list[str]:
         lines.append(f"dropped {notes['dropped_rows_with_missing']} rows with missing cells")
     if notes.get("dropped_unlabelled_rows"):
         lines.append(f"dropped {notes['dropped_unlabelled_rows']} rows without a label")
+    for label, rows in notes.get("dropped_small_classes", {}).items():
+        lines.append(f"dropped class {label!r}: {rows} row, too few to be both trained on and "
+                     "tested (at least 2 needed)")
     for key, what in (("dropped_constant_columns", "constant"),
                       ("dropped_identifier_columns", "identifier")):
         if notes.get(key):
@@ -378,8 +421,13 @@ def _check_finite(numeric: pd.DataFrame, name: str) -> None:
         )
 
 
-def _labels(raw: np.ndarray, name: str, target: str) -> tuple[tuple, np.ndarray]:
-    """Class labels of any type -> (classes, class indices); refuses continuous targets."""
+def _labels(raw: np.ndarray, name: str, target: str):
+    """Class labels of any type -> ``(classes, class indices, rows kept, dropped classes)``.
+
+    Refuses continuous targets. A class with a single row can be neither split between the
+    train and test parts nor learned and checked, so it is dropped (``dropped`` maps its label
+    to its row count) and the rest of the table goes on.
+    """
     kind = type_of_target(raw) if raw.dtype != object else "multiclass"
     if kind.startswith("continuous"):
         raise TabdistillError(
@@ -390,21 +438,23 @@ def _labels(raw: np.ndarray, name: str, target: str) -> tuple[tuple, np.ndarray]
         classes, y = np.unique(raw, return_inverse=True)
     except TypeError:  # mixed types, e.g. numbers and strings: compare them as text
         classes, y = np.unique(raw.astype(str), return_inverse=True)
-    if len(classes) < 2:
-        raise TabdistillError(f"{name} has a single class in {target!r}; expected at least two")
-    counts = np.bincount(y)
     if len(classes) > max(20, len(raw) // 2):
         raise TabdistillError(
             f"target {target!r} of {name} has {len(classes)} distinct values in {len(raw)} "
             "rows; expected class labels, not a continuous value or an identifier"
         )
-    if counts.min() < 2:
-        lonely = classes[int(np.argmin(counts))]
-        raise TabdistillError(
-            f"class {_plain(lonely)!r} of {name} has a single row; expected at least two rows "
-            "per class (so that the train/test split can keep every class)"
-        )
-    return tuple(_plain(c) for c in classes), y.astype(np.int32)
+    counts = np.bincount(y, minlength=len(classes))
+    small = counts < 2
+    dropped = {_plain(c): int(n) for c, n in zip(classes[small], counts[small], strict=True)}
+    kept = ~small[y]
+    if len(classes) - small.sum() < 2:
+        why = (f" once the classes with a single row ({', '.join(map(repr, dropped))}) are "
+               "dropped" if dropped else "")
+        raise TabdistillError(f"{name} has a single class in {target!r}{why}; expected at "
+                              "least two classes with two rows or more")
+    if dropped:  # renumber the classes that are left
+        classes, y = classes[~small], (np.cumsum(~small) - 1)[y[kept]]
+    return tuple(_plain(c) for c in classes), y.astype(np.int32), kept, dropped
 
 
 def _plain(value):

@@ -28,6 +28,7 @@ from jax import lax
 from . import resume
 from .config import DistillConfig
 from .data import Dataset
+from .errors import DivergedError
 from .inner import unroll
 from .models import Architecture, loss_fn, n_outputs, one_hot_targets, parse_archs
 
@@ -181,6 +182,26 @@ class Distiller_:
 CHECKPOINT_EVERY_S = 1.0  # a checkpoint at most this often (and at the end, and on interrupt)
 
 
+@jax.jit
+def _finite_restarts(losses, learned) -> jax.Array:
+    """Whether each restart's outer losses ``[R, steps]`` and learned arrays are all finite."""
+    ok = jnp.isfinite(losses).all(axis=1)
+    for leaf in jax.tree.leaves(learned):
+        ok = ok & jnp.isfinite(leaf.reshape(leaf.shape[0], -1)).all(axis=1)
+    return ok
+
+
+def _diverged(config: DistillConfig, epoch: int, restarts: list, checkpoint) -> DivergedError:
+    where = (f"; the last finite state (epoch {epoch - 1}) is kept for inspection in {checkpoint}"
+             if checkpoint is not None and epoch > 1 else "")
+    return DivergedError(
+        f"the distillation diverged in outer epoch {epoch}/{config.outer_epochs} (restart(s) "
+        f"{', '.join(map(str, restarts))}: non-finite loss, objects or lrs); no result was "
+        f"written; try a smaller --outer-lr (now {config.outer_lr:g}) or --init-lr (now "
+        f"{config.init_lr:g}){where}"
+    )
+
+
 def distill(
     dataset: Dataset,
     config: DistillConfig | None = None,
@@ -204,6 +225,10 @@ def distill(
         and gives bit-identical numbers; one written for anything else is ignored. The caller
         removes the directory once the result is safe.
       note: called with a one-line message when a checkpoint is resumed or ignored.
+
+    Raises:
+      DivergedError: at the end of an outer epoch whose losses, objects or lrs are not all
+        finite (the checkpoint, if any, keeps the last finite state).
     """
     start = time.perf_counter()
     config = config or DistillConfig()
@@ -237,6 +262,11 @@ def distill(
     try:
         for epoch in range(done, total):
             new_state, losses = engine.run_epoch(snap[0], X, T)
+            finite = np.asarray(_finite_restarts(losses, new_state.learned))
+            if not finite.all():
+                bad = [r for r, ok in zip(restart_ids, finite, strict=True) if not ok]
+                kept = checkpoint if path is not None and snap[2] > 0 else None
+                raise _diverged(config, epoch + 1, bad, kept)  # saves the last finite snap
             snap = (new_state, (*snap[1], losses), epoch + 1)
             if path is not None and (epoch + 1 == total
                                      or time.perf_counter() - last_save >= CHECKPOINT_EVERY_S):

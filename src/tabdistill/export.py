@@ -12,15 +12,13 @@ later uses' lrs follow as ``lr_epoch_2`` ...), and its ``restart``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import TabdistillError
-from .io import load, load_transformer
+from .io import atomic_file, load, load_transformer, writing
 from .learners import hard_labels
 from .schema import Schema
 
@@ -76,25 +74,8 @@ def export(directory, *, fmt: str = "csv", out=None, soft: bool = False) -> Path
 
 def write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
     """Writes through a temporary sibling and a rename: never a half-written file."""
-    path = Path(path)
-    if path.is_dir():
-        raise TabdistillError(f"{path} is a directory; expected a file name to write")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with writing(path), atomic_file(path, suffix=f".{fmt}") as tmp:
         if fmt == "csv":
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a table is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -370,3 +370,38 @@ def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot store {type(value).__name__} in a manifest")
+
+
+def check_output(path: str | Path, *, directory: bool = False) -> Path:
+    """Checks, before any work, that ``path`` (a file, or with ``directory`` a directory that
+    is replaced as a whole) can be written; raises :class:`TabdistillError` naming the path
+    otherwise. Creates nothing: the nearest existing folder above it is what is checked."""
+    path = Path(path)
+    if path.exists() and path.is_dir() != directory:
+        raise TabdistillError(
+            f"{path} is {'a directory' if path.is_dir() else 'a file'}; expected "
+            f"{'a directory' if directory else 'a file name'} to write"
+        )
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise TabdistillError(f"cannot write {path}: {folder} is a file; expected a directory")
+    ensure_writable(folder)
+    if directory and path.is_dir():  # some commands write into it rather than replace it
+        ensure_writable(path)
+    return path
+
+
+@contextlib.contextmanager
+def writing(path: str | Path):
+    """Turns an :class:`OSError` raised while writing ``path`` (a full disk, a vanished or
+    read-only folder) into a one-line :class:`TabdistillError` naming the file."""
+    try:
+        yield
+    except OSError as err:
+        where = err.filename or path
+        raise TabdistillError(
+            f"cannot write {where} ({err.strerror or type(err).__name__}); nothing was written "
+            f"to {path}"
+        ) from None

@@ -20,7 +20,9 @@ from .errors import TabdistillError
 class Strategy:
     """How to train on ``s`` distilled batches whose ``n`` learned lrs are given.
 
-    ``kind`` is ``raw``, ``fixed`` (1), ``repeat`` (2) or ``repeat-last`` (3).
+    ``kind`` is ``raw``, ``fixed`` (1), ``repeat`` (2) or ``repeat-last`` (3); the other fields
+    are the constants of every strategy (each reads its own), so that one value can carry a
+    whole set of them and ``dataclasses.replace(s, kind=...)`` pick the strategy.
     """
 
     kind: str = "raw"
@@ -31,7 +33,8 @@ class Strategy:
     down: float = 0.95  # fixed: factor at the start of every later epoch
     times: int = 10  # repeat: how many passes over all distilled epochs
     extra: int = 45  # repeat-last: extra passes over the last distilled epoch
-    gamma: float = 0.98  # repeat / repeat-last: lr decay per pass (the paper's text)
+    gamma2: float = 0.98  # repeat: lr decay per pass (the paper's text; the authors' code 0.9)
+    gamma3: float = 0.98  # repeat-last: lr decay per extra pass (the paper's text)
 
     @property
     def label(self) -> str:
@@ -52,11 +55,11 @@ class Strategy:
             fixed = np.repeat(per_epoch, steps)
             return index, np.broadcast_to(fixed, (*lrs.shape[:-1], fixed.size)).copy()
         if self.kind == "repeat":
-            scale = np.repeat(self.gamma ** np.arange(self.times), n)
+            scale = np.repeat(self.gamma2 ** np.arange(self.times), n)
             return np.tile(cycle, self.times), np.tile(lrs, self.times) * scale
         if self.kind == "repeat-last":
             last = lrs[..., n - steps:]
-            scale = np.repeat(self.gamma ** np.arange(1, self.extra + 1), steps)
+            scale = np.repeat(self.gamma3 ** np.arange(1, self.extra + 1), steps)
             index = np.concatenate([cycle, np.tile(cycle[n - steps:], self.extra)])
             return index, np.concatenate([lrs, np.tile(last, self.extra) * scale], axis=-1)
         raise TabdistillError(f"unknown strategy {self.kind!r}")

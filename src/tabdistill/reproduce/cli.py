@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -53,9 +54,15 @@ def add_parser(subparsers) -> None:
                    help="full-data inits per net (default: 25)")
     p.add_argument("--baseline-epochs", type=_positive_int, default=None,
                    help="full-data epochs (default: 500)")
-    p.add_argument("--gamma", type=float, default=None,
-                   help="lr decay per pass of strategies 2 and 3 (default: 0.98, the paper's "
-                        "text; the authors' code used 0.9)")
+    p.add_argument("--gamma2", type=float, default=None,
+                   help="lr decay per pass of strategy 2 (default: 0.98, the paper's text; the "
+                        "authors' code used 0.9)")
+    p.add_argument("--gamma3", type=float, default=None,
+                   help="lr decay per extra pass of strategy 3 (default: 0.98, the paper's text)")
+    p.add_argument("--beta1", type=float, default=None,
+                   help="Adam's first-moment decay of every distillation (default: 0.5)")
+    p.add_argument("--beta2", type=float, default=None,
+                   help="Adam's second-moment decay of every distillation (default: 0.999)")
     p.add_argument("--sweep-restarts", type=_positive_int, default=None,
                    help="restarts at each point of the figure 4 sweeps (default: 5)")
     p.add_argument("--complexity-ns", type=_ints, default=None, metavar="N,N,...",
@@ -75,7 +82,13 @@ def settings_from(args):
 
     s = Settings()
     s = s.with_quick() if args.quick else s
-    d, b = {}, {}
+    d, b, st = {}, {}, {}
+    for name in ("beta1", "beta2"):
+        if getattr(args, name) is not None:
+            d[name] = getattr(args, name)
+    for name in ("gamma2", "gamma3"):
+        if getattr(args, name) is not None:
+            st[name] = getattr(args, name)
     if args.restarts is not None:
         d["restarts"] = args.restarts
     if args.outer_epochs is not None:
@@ -87,7 +100,7 @@ def settings_from(args):
     if args.baseline_epochs is not None:
         b["epochs"] = args.baseline_epochs
     top = {}
-    for name in ("eval_inits", "gamma", "sweep_restarts", "complexity_ns"):
+    for name in ("eval_inits", "sweep_restarts", "complexity_ns"):
         if getattr(args, name) is not None:
             top[name] = getattr(args, name)
     if args.settings:
@@ -97,26 +110,34 @@ def settings_from(args):
                 raise ValueError("not an object")
         except ValueError as err:
             raise TabdistillError(f"--settings is not a JSON object ({err})") from None
-        unknown = sorted(set(extra) - set(s.as_dict()) - {"baseline", "distill"})
+        unknown = sorted(set(extra) - set(s.as_dict()))
         if unknown:
             raise TabdistillError(f"unknown setting {unknown[0]!r}; expected one of "
                                   f"{', '.join(s.as_dict())}")
         d.update(extra.pop("distill", {}))
         b.update(extra.pop("baseline", {}))
+        st.update(extra.pop("strategy", {}))
         top.update({k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()})
+    try:
+        strategy = dataclasses.replace(s.strategy, **st)
+    except TypeError as err:
+        raise TabdistillError(f"--settings: strategy: {err}") from None
     s = s.replace(distill=s.distill.replace(**d).validate(), baseline=s.baseline.replace(**b),
-                  **top)
+                  strategy=strategy, **top)
     return s
 
 
 def run_reproduce(args) -> int:
+    from ..io import check_output, writing
     from .report import format_row
     from .run import reproduce
 
     settings = settings_from(args)
+    check_output(args.out, directory=True)  # before the work, not after it
     start = time.perf_counter()
-    results = reproduce(settings, args.out, workers=args.workers, force=args.force,
-                        progress=not args.quiet)
+    with writing(args.out):
+        results = reproduce(settings, args.out, workers=args.workers, force=args.force,
+                            progress=not args.quiet)
     out = Path(args.out)
     print(f"reproduced the paper{' (quick run)' if settings.quick else ''} in "
           f"{time.perf_counter() - start:.0f} s -> {out / 'report.html'}")

@@ -9,6 +9,7 @@ numbers and an interrupted run keeps every experiment that finished.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -94,7 +95,8 @@ def plan_evaluations(s: Settings) -> list[tuple[str, str, dict]]:
             tasks.append(("evaluations (5.2-6)", "evaluation", {
                 "data": _data_spec(s), "arch": arch, "strategies": group,
                 "distilled": {k: distillation_spec(s, k) for k in ("all", *s.archs)},
-                "inits": s.eval_inits, "strategy_epochs": s.strategy_epochs, "gamma": s.gamma,
+                "inits": s.eval_inits, "strategy_epochs": s.strategy_epochs,
+                "strategy": strategy_constants(s.strategy),
                 "grid": s.grid}))
     return tasks
 
@@ -190,11 +192,17 @@ def median_index(values: np.ndarray) -> int:
     return int(np.argsort(values, kind="stable")[(len(values) - 1) // 2])
 
 
+def strategy_constants(strategy) -> dict:
+    """The constants an evaluation reads (lengths come from ``strategy_epochs`` instead)."""
+    lengths = ("kind", "epochs", "times", "extra")
+    return {k: v for k, v in dataclasses.asdict(strategy).items() if k not in lengths}
+
+
 def _strategy(name: str, config: DistillConfig, ev: dict):
     """Strategy ``name`` stretched to ``strategy_epochs`` epochs of ``config.steps`` steps."""
     total = ev["strategy_epochs"]
     return parse_strategy(name, epochs=total, times=max(1, total // config.epochs),
-                          extra=max(0, total - config.epochs), gamma=ev["gamma"])
+                          extra=max(0, total - config.epochs), **ev["strategy"])
 
 
 # ---- section 4: full-data baselines --------------------------------------------------------

@@ -374,7 +374,8 @@ def fig8_learning_rates(results: dict, path: Path) -> str:
     axes[0].set_ylabel("learning rate")
     s = results["settings"]
     config = results["distilled"][archs[0]]["config"]
-    strat = parse_strategy("1", epochs=s["strategy_epochs"])
+    constants = {k: v for k, v in s["strategy"].items() if k != "kind"}
+    strat = parse_strategy("1", **{**constants, "epochs": s["strategy_epochs"]})
     _, fixed = strat.schedule(np.zeros(config["steps"] * config["epochs"]), config["steps"])
     ax = axes[-1]
     ax.plot(np.arange(1, len(fixed) + 1), fixed, color="k")
@@ -384,7 +385,8 @@ def fig8_learning_rates(results: dict, path: Path) -> str:
     _label(ax, "d")
     _save(fig, path)
     return ("Learned lrs per inner step (mean lr " + ", ".join(readings) + "); strategy 1 "
-            "ignores them and follows its fixed schedule (d).")
+            f"ignores them and follows its fixed schedule (d): {strat.base_lr}, x{strat.up} per "
+            f"epoch for {strat.warmup_epochs} epochs, then x{strat.down} (peak {fixed.max():.2f}).")
 
 
 def fig9_strategy_accuracy(results: dict, path: Path) -> str:
