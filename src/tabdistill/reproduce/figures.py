@@ -386,7 +386,7 @@ def fig8_learning_rates(results: dict, path: Path) -> str:
     _save(fig, path)
     return ("Learned lrs per inner step (mean lr " + ", ".join(readings) + "); strategy 1 "
             f"ignores them and follows its fixed schedule (d): {strat.base_lr}, x{strat.up} per "
-            f"epoch for {strat.warmup_epochs} epochs, then x{strat.down} (peak {fixed.max():.2f}).")
+            f"epoch for {strat.warmup_epochs} epochs, then x{strat.down}.")
 
 
 def fig9_strategy_accuracy(results: dict, path: Path) -> str:
