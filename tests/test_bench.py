@@ -170,6 +170,11 @@ def test_rerun_reuses_every_cell_and_recomputes_only_missing_ones(bench_run, tab
     assert sorted(calls) == [("iris", 5, "kmeans", (1,)), ("small", 2, "random", (0,))]
     summary = json.loads((bench_run / "summary.json").read_text())
     assert summary["cells_computed"] == 2
+    runs = json.loads((bench_run / "runs.json").read_text())
+    assert [r["cells_computed"] for r in runs] == [36, 0, 2]
+    assert summary["runs_computing"] == 2
+    computing = runs[0]["seconds"] + runs[2]["seconds"]
+    assert summary["wall_seconds_computing"] == pytest.approx(computing, abs=0.11)
     after = pd.read_csv(bench_run / "results.csv")
     exact = ["dataset", "rows_per_class", "method", "learner", "restart", "accuracy",
              "balanced_accuracy", "n_rows"]

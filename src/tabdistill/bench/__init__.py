@@ -54,8 +54,13 @@ def run_bench(grid: Grid, out: str | Path, executor: Executor | None = None, *,
     atomic_write_text(out / "results.csv", results.to_csv(index=False))
     summary = summarize_results(results, notes=todo.notes, learners=grid.learners,
                                 seconds=time.perf_counter() - start)
+    runs = _log_run(out, {"seconds": round(time.perf_counter() - start, 1),
+                          "cells_computed": done - len(todo.cached),
+                          "cells_reused": len(todo.cached), "command": command})
+    computing = [r for r in runs if r["cells_computed"] > 0]
     summary.update(cells_reused=len(todo.cached), cells_computed=done - len(todo.cached),
-                   command=command)
+                   command=command, runs_computing=len(computing),
+                   wall_seconds_computing=round(sum(r["seconds"] for r in computing), 1))
     figures = draw_figures(results, summary, out / "figures")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     markdown = render_markdown(summary, figures, command=command)
@@ -70,3 +75,16 @@ def run_bench(grid: Grid, out: str | Path, executor: Executor | None = None, *,
         atomic_write_text(publish, render_markdown(summary, figures, command=command,
                                                    figure_dir=folder.name))
     return summary
+
+
+def _log_run(out: Path, run: dict) -> list[dict]:
+    """Appends this invocation to ``out/runs.json`` (wall time, cells computed); returns all."""
+    path = out / "runs.json"
+    try:
+        runs = json.loads(path.read_text())
+        runs = [r for r in runs if isinstance(r, dict) and {"seconds", "cells_computed"} <= set(r)]
+    except (OSError, ValueError, TypeError):
+        runs = []
+    runs.append(run)
+    atomic_write_text(path, json.dumps(runs, indent=1))
+    return runs

@@ -49,12 +49,16 @@ def verdict(summary: dict) -> list[str]:
             wins = sum(r["wins"] for r in rows)
             losses = sum(r["losses"] for r in rows)
             lines.append(
-                f"At {rpc} rows per class, `{method}` is at least the better of random and "
+                f"At {_budget(rpc)}, `{method}` is at least the better of random and "
                 f"k-means on {', '.join(parts)} tables; over all learners it wins {wins} and "
                 f"loses {losses} of {sum(r['tables'] for r in rows)} paired comparisons. "
                 f"It has the best mean rank for {_names(best)}, and a lower mean relative regret "
                 f"than k-means for {_names(lower)}.")
     return lines
+
+
+def _budget(rows_per_class: int) -> str:
+    return f"{rows_per_class} row{'s' if rows_per_class != 1 else ''} per class"
 
 
 def _names(items: list[str]) -> str:
@@ -84,15 +88,15 @@ def render_markdown(summary: dict, figures: list[tuple[str, str]], *, command: s
            f"rows per class, {s['restarts']} restart(s)", ""]
     if command:
         out += ["Made by:", "", "```bash", command, "```", ""]
-    took = (f" This run took {s['seconds']:.0f} s of wall time for {s['cells_computed']} "
-            f"cells ({s['cells_reused']} more were reused from its cache)."
-            if "cells_computed" in s else "")
+    took = (f" Its cells were computed in {s['runs_computing']} invocation(s) taking "
+            f"{s['wall_seconds_computing']:.0f} s of wall time in all."
+            if s.get("runs_computing") else "")
     out += [f"Tables: {', '.join(s['tables'])}. Methods: {', '.join(methods)}. Learners: "
             f"{', '.join(learners)}. Headline: balanced accuracy on each table's test part; "
             f"every figure below is computed from this run's `results.csv`.{took}", ""]
     out += ["## Verdict", ""] + [f"- {line}" for line in verdict(s)] + [""]
     for rpc in s["rows_per_class"]:
-        out += [f"## {rpc} rows per class", ""]
+        out += [f"## {_budget(rpc)}", ""]
         out += ["Mean rank across tables (1 = best of the methods of this size; lower is "
                 "better):", ""]
         out += _table(["method", *learners], _grid(s["mean_rank"], rpc, ranked, learners,
@@ -116,14 +120,20 @@ def render_markdown(summary: dict, figures: list[tuple[str, str]], *, command: s
                 [r["method"], r["learner"], f"{r['wins']} / {r['ties']} / {r['losses']}",
                  f"{r['at_least']}/{r['tables']}", f"{r['better']}/{r['tables']}",
                  f"{r['mean_difference']:+.3f}"] for r in rows]) + [""]
-    out += ["## Time", "", "Mean seconds to make one restart's set, to train one learner on it "
-            "and predict the test part, and the total spent making sets:", ""]
-    out += _table(["method", "rows per class", "make (s)", "fit + predict (s)", "make, total (s)"],
+    spent = s["time_spent"]
+    out += ["## Time", "", f"Computing every cell took {spent['total']:.0f} s of CPU-bound "
+            "work (one core each), spent as follows (seconds):", ""]
+    out += _table(["work", "seconds", "share"],
+                  [[f"making sets: {name}", f"{v:.0f}", f"{v / spent['total']:.0%}"]
+                   for name, v in spent["make"].items()] +
+                  [[f"training and predicting: {name}", f"{v:.0f}",
+                    f"{v / spent['total']:.0%}"] for name, v in spent["fit"].items()])
+    out += ["", "Mean seconds to make one restart's set, and to train one learner on it and "
+            "predict the test part:", ""]
+    out += _table(["method", "rows per class", "make (s)", "fit + predict (s)"],
                   [[t["method"], "all" if t["method"] == "full" else str(t["rows_per_class"]),
-                    f"{t['seconds_make']:.2f}", f"{t['seconds_fit']:.2f}",
-                    f"{t['seconds_make_total']:.0f}"]
-                   for t in s["timing"] if t["method"] != "full" or
-                   t["rows_per_class"] == s["rows_per_class"][0]]) + [""]
+                    f"{t['seconds_make']:.2f}", f"{t['seconds_fit']:.2f}"]
+                   for t in s["timing"]]) + [""]
     out += ["## Figures", ""]
     out += [f"![{cap}]({figure_dir}/{name})" + "\n\n" + f"*{cap}*\n" for name, cap in figures]
     if s["notes"]:
@@ -253,7 +263,7 @@ def draw_figures(results: pd.DataFrame, summary: dict, folder: Path) -> list[tup
                       fontsize=8)
         ax.set_yticks(range(len(ranked)), ranked, fontsize=8)
         ax.set_xlabel("learner", fontsize=8)
-        ax.set_title(f"{rpc} rows per class", fontsize=9)
+        ax.set_title(_budget(rpc), fontsize=9)
     fig.colorbar(image, ax=axes[0].tolist(), label="mean rank across tables (1 = best)")
     fig.suptitle("Mean rank of each method (balanced accuracy), per learner and budget",
                  fontsize=10)

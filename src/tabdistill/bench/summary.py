@@ -16,7 +16,8 @@ restarts for each (table, budget, method, learner), except the paired comparison
   *win* is an interval wholly above :data:`TOLERANCE`, a *loss* one wholly below
   ``-TOLERANCE``, a *tie* anything else. ``at_least`` counts tables where the mean difference
   is >= 0, ``better`` those where it is above :data:`TOLERANCE`.
-* **Time**: seconds to make one restart's set, and to train one learner on it and predict.
+* **Time**: seconds to make one restart's set, and to train one learner on it and predict;
+  the totals per method (making sets) and per learner (training and predicting).
 """
 
 from __future__ import annotations
@@ -115,13 +116,32 @@ def tally(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def timing(results: pd.DataFrame) -> pd.DataFrame:
     """Mean seconds per (method, budget): making one restart's set, fitting one learner."""
-    cells = results.drop_duplicates(["dataset", "rows_per_class", "method", "restart"])
-    make = cells.groupby(["method", "rows_per_class"])["seconds_make"].mean()
-    fit = results.groupby(["method", "rows_per_class"])["seconds_fit"].mean()
-    total = cells.groupby("method")["seconds_make"].sum()
-    out = pd.DataFrame({"seconds_make": make, "seconds_fit": fit}).reset_index()
-    out["seconds_make_total"] = out["method"].map(total)
-    return out
+    models = _once(results)
+    make = models.groupby(["method", "rows_per_class"])["seconds_make"].mean()
+    fit = models.groupby(["method", "rows_per_class"])["seconds_fit"].mean()
+    return pd.DataFrame({"seconds_make": make, "seconds_fit": fit}).reset_index()
+
+
+def time_spent(results: pd.DataFrame) -> dict:
+    """Total seconds making sets (per method) and fitting learners (per learner), each trained
+    model counted once (``full`` is run once per table, whatever the budgets)."""
+    models = _once(results)
+    # A set shared by all learners was made once: count its time once.
+    shared = models.drop_duplicates(["dataset", "rows_per_class", "method", "restart",
+                                     "seconds_make"])
+    make = shared.groupby("method")["seconds_make"].sum()
+    fit = models.groupby("learner")["seconds_fit"].sum()
+    return {"make": {k: float(v) for k, v in make.items()},
+            "fit": {k: float(v) for k, v in fit.items()},
+            "total": float(make.sum() + fit.sum())}
+
+
+def _once(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with ``full``'s rows, repeated under every budget, kept once."""
+    full = results.method == "full"
+    first = results.rows_per_class == results[full].groupby("dataset")[
+        "rows_per_class"].transform("min").reindex(results.index)
+    return results[~full | first]
 
 
 def summarize_results(results: pd.DataFrame, *, notes=(), learners=None,
@@ -140,6 +160,7 @@ def summarize_results(results: pd.DataFrame, *, notes=(), learners=None,
         "against_coresets": tally(pairs).to_dict("records"),
         "pairs": pairs.to_dict("records"),
         "timing": timing(results).to_dict("records"),
+        "time_spent": time_spent(results),
         "notes": list(notes),
         "definitions": {"min_gap": MIN_GAP, "tolerance": TOLERANCE,
                         "comparators": list(COMPARATORS)},
