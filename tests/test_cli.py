@@ -10,6 +10,7 @@ import pytest
 
 import tabdistill
 from tabdistill.cli import main
+from tabdistill.cli.options import reload_dataset
 
 TINY = ["--steps", "3", "--epochs", "2", "--outer-epochs", "1", "--restarts", "2",
         "--models", "1", "--eval-inits", "2", "--quiet"]
@@ -143,7 +144,7 @@ def test_evaluate_sets_every_strategy_constant(distilled_dir, monkeypatch, optio
 
 def test_evaluate_gamma2_gives_the_authors_schedule(distilled_dir, capsys):
     data, manifest = tabdistill.load(distilled_dir)
-    dataset = tabdistill.cli.reload_dataset(manifest)
+    dataset = reload_dataset(manifest)
     main(["evaluate", str(distilled_dir), "--strategy", "2", "--gamma2", "0.9", "--inits", "2",
           "--json"])
     got = json.loads(capsys.readouterr().out)

@@ -15,7 +15,6 @@ steps (at least 1, at most 500), whatever the table's size.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -28,11 +27,10 @@ from .distill import distill
 from .errors import TabdistillError
 from .learners import DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled, parse_learners
 from .methods import kmeans_centroids, stratified_subset
-from .sizing import fit_budget, n_synthetic
+from .sizing import default_config, n_synthetic, size_config
 from .stats import format_estimate, summarize
 
 METHODS = ("full", "distilled", "random", "kmeans")
-TARGET_OUTER_STEPS = 600
 IMBALANCE = 1.5  # largest / smallest class frequency above which balanced accuracy is shown
 
 
@@ -69,29 +67,13 @@ class Comparison:
         }
 
 
-def default_config(dataset: Dataset, **overrides) -> DistillConfig:
-    """The compare command's distillation settings for ``dataset`` (see the module doc)."""
-    per_epoch = math.ceil(dataset.X_train.shape[0] / DistillConfig.batch_size)
-    outer_epochs = int(np.clip(round(TARGET_OUTER_STEPS / per_epoch), 1, 500))
-    base = DistillConfig(steps=10, epochs=3, per_class=1, outer_epochs=outer_epochs)
-    return base.replace(**{k: v for k, v in overrides.items() if v is not None})
-
-
 def sized_config(dataset: Dataset, *, budget: int | None = None, per_class: int | None = None,
                  **overrides) -> DistillConfig:
     """:func:`default_config` with ``budget`` or ``per_class`` applied (not both)."""
     if budget is not None and per_class is not None:
         raise TabdistillError("both --budget and --per-class given; expected one of them")
     config = default_config(dataset, per_class=per_class, **overrides)
-    if budget is not None:
-        config = fit_budget(config, budget, dataset.n_classes)
-    rows = n_synthetic(config, dataset.n_classes)
-    if rows >= dataset.X_train.shape[0]:
-        raise TabdistillError(
-            f"a distilled set of {rows} rows is not smaller than the {dataset.X_train.shape[0]} "
-            "train rows; expected a smaller --budget or --per-class"
-        )
-    return config
+    return size_config(config, dataset.X_train.shape[0], dataset.n_classes, budget=budget)
 
 
 def compare(
@@ -124,8 +106,8 @@ def compare(
     nets = tuple(lr.name for lr in learners if lr.is_net)
     if nets and config.arch == DistillConfig.arch:
         config = config.replace(arch=nets, models=max(config.models, len(nets)))
-    config = config.replace(restarts=restarts, seed=seed,
-                            batch_size=min(config.batch_size, len(dataset.y_train))).validate()
+    config = size_config(config.replace(restarts=restarts, seed=seed), len(dataset.y_train),
+                         dataset.n_classes).validate()
     n_rows = n_synthetic(config, dataset.n_classes)
     if n_rows >= dataset.X_train.shape[0]:
         raise TabdistillError(

@@ -34,9 +34,7 @@ from .data import MAX_CATEGORIES, Dataset, fit_preprocessing, inspect_features, 
 from .distill import distill
 from .errors import TabdistillError
 from .learners import fit_distilled, parse_learner
-from .sizing import fit_budget, n_synthetic
-
-TARGET_OUTER_STEPS = 600
+from .sizing import n_synthetic, size_config
 
 
 class Distiller(ClassifierMixin, BaseEstimator):
@@ -103,8 +101,6 @@ class Distiller(ClassifierMixin, BaseEstimator):
             preprocessing=self.preprocessing_, transformer=self.transformer_,
         )
         config = self._config(len(Xt))
-        if self.budget is not None:
-            config = fit_budget(config, self.budget, len(self.classes_))
         self.distilled_ = distill(dataset, config)
         first = self.distilled_.x[0]
         self.synthetic_X_ = first.reshape(-1, first.shape[-1])
@@ -116,22 +112,19 @@ class Distiller(ClassifierMixin, BaseEstimator):
         return self
 
     def _config(self, n_rows: int) -> DistillConfig:
-        outer_epochs = self.outer_epochs
-        if outer_epochs is None:
-            per_epoch = -(-n_rows // self.batch_size) if isinstance(self.batch_size, int) else 1
-            outer_epochs = int(np.clip(round(TARGET_OUTER_STEPS / per_epoch), 1, 500))
         seed = self.random_state if self.random_state is not None else 0
         if not isinstance(seed, int | np.integer):
             raise ValueError(f"random_state is {seed!r}; expected an int or None")
-        batch_size = self.batch_size
-        if isinstance(batch_size, int) and batch_size > n_rows:  # no padding beyond the data
-            batch_size = n_rows
-        return DistillConfig(
+        auto = self.outer_epochs is None  # about TARGET_OUTER_STEPS outer steps
+        config = DistillConfig(
             arch=self.arch, steps=self.steps, epochs=self.epochs, per_class=self.per_class,
-            models=self.models, outer_epochs=outer_epochs, batch_size=batch_size,
-            outer_lr=self.outer_lr, init_lr=self.init_lr, learn_labels=self.learn_labels,
-            restarts=self.restarts, seed=int(seed),
+            models=self.models, outer_epochs=DistillConfig.outer_epochs if auto else
+            self.outer_epochs, batch_size=self.batch_size, outer_lr=self.outer_lr,
+            init_lr=self.init_lr, learn_labels=self.learn_labels, restarts=self.restarts,
+            seed=int(seed),
         ).validate()
+        return size_config(config, n_rows, len(self.classes_), budget=self.budget,
+                           auto_outer_epochs=auto).validate()
 
     def _check_X_y(self, X, y):
         """Checks ``(X, y)`` as scikit-learn does; returns X as a DataFrame and y as 1-d."""

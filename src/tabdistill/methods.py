@@ -173,7 +173,7 @@ def _search(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None
 
 def wang_config(dataset: Dataset, rows_per_class: int, nets: Sequence[str] = ("mlp2",)):
     """The ``wang`` method's settings for a budget (see the module doc)."""
-    from .compare import default_config
+    from .sizing import default_config
 
     steps = max(d for d in range(1, WANG_MAX_STEPS + 1) if rows_per_class % d == 0)
     nets = tuple(nets) or ("mlp2",)

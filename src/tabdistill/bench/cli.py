@@ -25,7 +25,7 @@ def _budgets(text: str) -> tuple[int, ...]:
 
 
 def add_parser(sub) -> None:
-    from ..cli import _positive_int
+    from ..cli.options import positive_int as _positive_int
 
     p = sub.add_parser(
         "bench", help="every method, budget and learner on a suite of tables",

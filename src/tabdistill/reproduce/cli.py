@@ -8,11 +8,7 @@ import json
 import time
 from pathlib import Path
 
-
-def _positive_int(text: str) -> int:
-    from ..cli import _positive_int as parse
-
-    return parse(text)
+from ..cli.options import positive_int
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -42,17 +38,17 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", default="results", metavar="DIR", help="output directory")
     p.add_argument("--force", action="store_true",
                    help="recompute every experiment instead of reusing the cache")
-    p.add_argument("--workers", type=_positive_int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="worker processes for independent experiments (default: one per core)")
-    p.add_argument("--restarts", type=_positive_int, default=None,
+    p.add_argument("--restarts", type=positive_int, default=None,
                    help="distillation restarts per net (default: 10, the paper's)")
-    p.add_argument("--outer-epochs", type=_positive_int, default=None,
+    p.add_argument("--outer-epochs", type=positive_int, default=None,
                    help="outer epochs of every distillation (default: 50)")
-    p.add_argument("--eval-inits", type=_positive_int, default=None,
+    p.add_argument("--eval-inits", type=positive_int, default=None,
                    help="fresh nets trained per restart on distilled data (default: 10)")
-    p.add_argument("--baseline-inits", type=_positive_int, default=None,
+    p.add_argument("--baseline-inits", type=positive_int, default=None,
                    help="full-data inits per net (default: 25)")
-    p.add_argument("--baseline-epochs", type=_positive_int, default=None,
+    p.add_argument("--baseline-epochs", type=positive_int, default=None,
                    help="full-data epochs (default: 500)")
     p.add_argument("--gamma2", type=float, default=None,
                    help="lr decay per pass of strategy 2 (default: 0.98, the paper's text; the "
@@ -63,7 +59,7 @@ def add_parser(subparsers) -> None:
                    help="Adam's first-moment decay of every distillation (default: 0.5)")
     p.add_argument("--beta2", type=float, default=None,
                    help="Adam's second-moment decay of every distillation (default: 0.999)")
-    p.add_argument("--sweep-restarts", type=_positive_int, default=None,
+    p.add_argument("--sweep-restarts", type=positive_int, default=None,
                    help="restarts at each point of the figure 4 sweeps (default: 5)")
     p.add_argument("--complexity-ns", type=_ints, default=None, metavar="N,N,...",
                    help="values of n for the cost measurement")
