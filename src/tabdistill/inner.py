@@ -16,6 +16,54 @@ reverse is the explicit reverse of that backpropagation, the exact hypergradient
 differentiation of ``jax.grad`` inside ``lax.scan`` gives the same numbers through a compiled
 loop body two to three times larger, whose tiny batched matrix products mostly land in XLA's
 slow forms; here every product has the layout XLA:CPU runs fastest.
+
+The step and its reverse, in the code's names (:func:`_backprop`, :func:`_reverse_step`)
+----------------------------------------------------------------------------------------
+
+One model of ``n = len(layers)`` layers on one batch of ``P`` objects. Per-object arrays are
+transposed (objects along the last axis); ``[a; 1]`` is ``_with(a, 1)``, ``a`` with a row of
+ones below it; ``W_i = layers[i][:, :-1]`` is layer ``i``'s weights without the bias column
+(the model's ``W`` transposed); ``*`` is elementwise, ``@`` a matrix product; ``f`` the
+activation, ``f'`` its ``slope``, ``f''`` its ``curvature``; widths ``w_0 = d`` (features),
+..., ``w_n = K`` (outputs)::
+
+    layers[i] = [W_i | b]                         [w_{i+1}, w_i + 1]
+    acts[0] = xt                                  [d, P]
+    zs[i]     = layers[i] @ [acts[i]; 1]          [w_{i+1}, P]   i < n - 1
+    acts[i+1] = f(zs[i])                          [w_{i+1}, P]
+    logits    = layers[n-1] @ [acts[n-1]; 1]      [K, P]
+    loss      = mean over P of CE(logits, targets)        targets [K, P]
+
+    deltas[n-1] = _head(logits, targets) = d loss / d logits          [K, P]
+    es[i-1]     = W_i.T @ deltas[i]        (d loss / d acts[i])       [w_i, P]
+    deltas[i-1] = es[i-1] * f'(zs[i-1])    (d loss / d zs[i-1])       [w_i, P]
+    grads[i]    = deltas[i] @ [acts[i]; 1].T                          [w_{i+1}, w_i + 1]
+    new layers[i] = layers[i] - lr * grads[i]
+
+The reverse takes ``bar[i]`` (the cotangent of the new ``layers[i]``, like it) and gives the
+cotangents of ``layers`` (``new_bar``), ``xt``, ``targets`` and ``lr``. The cotangent of
+``grads[i]`` is ``-lr * bar[i]``, and with ``u_i = bar[i] @ [acts[i]; 1]`` ``[w_{i+1}, P]``,
+``<grads[i], bar[i]> = <deltas[i], u_i>``. First the backward pass in reverse, layer 0 to
+``n - 1`` (each ``delta_bar`` is complete once the layer before it is done)::
+
+    lr_bar     = -sum_i sum over rows of deltas[i] * u_i          [P], summed over P later
+    delta_bar  = -lr * u_i + W_i @ e_bar[i-1]   (second term for i > 0)   [w_{i+1}, P]
+    e_bar[i]   = delta_bar * f'(zs[i])          (i < n - 1)       [w_{i+1}, P]
+    s_bar[i]   = delta_bar * es[i]              (d / d f'(zs[i]), curved f only)
+
+then ``(z_bar, t_bar)`` from ``_head``'s VJP at the last ``delta_bar`` (``z_bar`` the
+cotangent of ``logits``, ``t_bar`` of ``targets``), and the forward pass in reverse, layer
+``n - 1`` down to 0::
+
+    z_bar     = a_bar * f'(zs[i]) + s_bar[i] * f''(zs[i])   (i < n - 1)   [w_{i+1}, P]
+                (at i = n - 1, z_bar is _head's; a_bar is layer i + 1's, that of acts[i+1])
+    new_bar[i] = bar[i] + z_bar @ [acts[i]; 1].T
+                        + deltas[i] @ [e_bar[i-1]; 0].T     (i > 0)  [w_{i+1}, w_i + 1]
+    a_bar     = (layers[i].T @ z_bar - lr * bar[i].T @ deltas[i])[:-1]   [w_i, P]
+
+where ``a_bar`` is the cotangent of ``acts[i]``; after layer 0 it is that of ``xt``. The two
+terms of ``new_bar[i]`` beyond ``bar[i]`` are ``-lr`` times the Hessian of the loss applied to
+``bar``: the exact hypergradient, with no finite difference.
 """
 
 from __future__ import annotations
@@ -28,7 +76,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from .models import ACTIVATIONS, Architecture, loss_fn
+from .models import ACTIVATIONS, Architecture
 
 MEMORY_MODES = ("store", "checkpoint")
 
@@ -123,8 +171,8 @@ def _head(logits, targets):
 # ---- one step: explicit backpropagation, and its explicit reverse --------------------------
 #
 # ``layers`` are ``Wa = [W.T | b]`` matrices ``[n_out, n_in + 1]`` (the bias folded in as a
-# last column, which multiplies a constant row of ones); ``x`` is ``[P, d]`` and ``xt`` its
-# transpose; targets are ``[K, P]``; every other array is ``[width, P]``.
+# last column, which multiplies a constant row of ones); ``xt`` is the batch transposed,
+# ``[d, P]``; targets are ``[K, P]``; every other array is ``[width, P]``.
 
 
 class _Tape(NamedTuple):
@@ -142,9 +190,9 @@ def _with(a, value):
     return jnp.concatenate([a, jnp.full((1, a.shape[1]), value, a.dtype)])
 
 
-def _backprop(act: _Act, layers, x, xt, targets):
+def _backprop(act: _Act, layers, xt, targets):
     """The gradient (one matrix per layer, like ``layers``) of the mean loss on
-    ``(x, targets)``, and the step's tape."""
+    ``(xt, targets)``, and the step's tape."""
     mm = _products(len(layers)).mm
     acts, zs = [xt], []
     for wa in layers[:-1]:
@@ -166,7 +214,7 @@ def _backprop(act: _Act, layers, x, xt, targets):
     return tuple(grads), tape
 
 
-def _reverse_step(act: _Act, layers, x, xt, targets, lr, tape: _Tape, bar):
+def _reverse_step(act: _Act, layers, xt, targets, lr, tape: _Tape, bar):
     """The reverse of ``p' = p - lr * g(p; x, t)``.
 
     From the cotangent ``bar`` of ``p'``: the cotangents of ``p`` (``bar`` plus the Hessian
@@ -179,7 +227,7 @@ def _reverse_step(act: _Act, layers, x, xt, targets, lr, tape: _Tape, bar):
     zs = tape.zs or (None,) * (n - 1)
     slopes = [act.slope(zs[i], acts[i + 1]) for i in range(n - 1)]
     # Reverse of the backward pass, first layer to last: the cotangents of the deltas. With
-    # u = [a, 1] Wa_bar, <g, bar> = sum over layers of <delta, u>.
+    # u = bar[i] @ [a; 1], <grads[i], bar[i]> = <deltas[i], u> (see the module doc).
     e_bar, s_bar, lr_bar = [None] * (n - 1), [None] * (n - 1), 0.0
     for i in range(n):
         u = mm(bar[i], _with(acts[i], 1))
@@ -206,19 +254,6 @@ def _reverse_step(act: _Act, layers, x, xt, targets, lr, tape: _Tape, bar):
         new_bar[i] = bar[i] + wa_bar
         a_bar = (mm(_t(layers[i]), z_bar) - lr * mm(_t(bar[i]), tape.deltas[i]))[:-1]
     return tuple(new_bar), a_bar, t_bar, lr_bar
-
-
-def sgd_step(arch: Architecture, params, x: jax.Array, targets: jax.Array, lr: jax.Array):
-    """One plain gradient step of one model on one batch (``params`` as ``(W, b)`` pairs)."""
-    layers = _fold(params)
-    grads, _ = _backprop(_Act(arch.activation), layers, x, x.T, targets.T)
-    return _unfold(tuple(wa - lr * g for wa, g in zip(layers, grads, strict=True)))
-
-
-def reference_sgd_step(arch: Architecture, params, x, targets, lr):
-    """:func:`sgd_step` through ``jax.grad`` (for tests)."""
-    grads = jax.grad(lambda p: loss_fn(arch.apply(p, x), targets))(params)
-    return jax.tree.map(lambda p, g: p - lr * g, params, grads)
 
 
 def _fold(params):
@@ -298,8 +333,7 @@ def _run(layout: _Layout, flat, x_steps, t_steps, batch_index, lrs, keep: bool):
 
     def step(p_flat, inputs):
         i, lr = inputs
-        x = x_steps[i]
-        grads, tape = _backprop(layout.act, layout.params(p_flat), x, _t(x), t_steps[i])
+        grads, tape = _backprop(layout.act, layout.params(p_flat), _t(x_steps[i]), t_steps[i])
         new = p_flat - lr * _pack(grads)
         return new, ((p_flat, tape) if keep else None)
 
@@ -311,9 +345,9 @@ def _reverse(layout: _Layout, kept, x_steps, t_steps, batch_index, lrs, bar):
 
     def back(bar, inputs):
         (p_flat, tape), i, lr = inputs
-        x, t = x_steps[i], t_steps[i]
         new_bar, xt_bar, t_bar, lr_bar = _reverse_step(
-            layout.act, layout.params(p_flat), x, _t(x), t, lr, tape, layout.params(bar))
+            layout.act, layout.params(p_flat), _t(x_steps[i]), t_steps[i], lr, tape,
+            layout.params(bar))
         return _pack(new_bar), (_t(xt_bar), t_bar, lr_bar)
 
     return lax.scan(back, bar, (kept, batch_index, lrs), reverse=True)

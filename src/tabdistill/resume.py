@@ -60,8 +60,7 @@ def digest(config, fingerprint: str, restart_ids: Sequence[int]) -> str:
 
 def write(path: Path, key: str, state, epochs: int, history: Sequence, seconds: float) -> None:
     """Writes a checkpoint through a temporary sibling and a rename."""
-    leaves = [np.asarray(jax.random.key_data(x) if _is_key(x) else x)
-              for x in jax.tree.leaves(state)]
+    leaves = [np.asarray(x) for x in jax.tree.leaves(state)]  # keys are raw uint32 arrays
     arrays = {f"leaf_{i}": a for i, a in enumerate(leaves)}
     arrays.update(key=np.array(key), epochs=np.array(epochs), seconds=np.array(seconds),
                   history=np.concatenate([np.asarray(h) for h in history], axis=1))
@@ -97,17 +96,10 @@ def read(path: Path, template, key: str) -> tuple[Checkpoint | None, str | None]
         return None, "it is unreadable"  # TypeError: a bare .npy, which is no context manager
     if history.ndim != 2 or history.dtype.kind != "f" or epochs < 0:
         return None, "it is unreadable"
-    restored = []
-    for like, a in zip(leaves, stored, strict=True):
-        if _is_key(like):
-            like_data = jax.random.key_data(like)
-            if a.shape != like_data.shape or a.dtype != like_data.dtype:
-                return None, "its state does not fit this run"
-            restored.append(jax.random.wrap_key_data(a, impl=jax.random.key_impl(like)))
-        else:
-            if a.shape != like.shape or a.dtype != like.dtype:
-                return None, "its state does not fit this run"
-            restored.append(jnp.asarray(a))
+    if any(a.shape != like.shape or a.dtype != like.dtype
+           for like, a in zip(leaves, stored, strict=True)):
+        return None, "its state does not fit this run"
+    restored = [jnp.asarray(a) for a in stored]
     return Checkpoint(jax.tree.unflatten(treedef, restored), epochs, history, seconds), None
 
 
@@ -121,7 +113,3 @@ def epochs_done(directory: str | Path) -> int | None:
                 done.append(int(npz["epochs"]))
     return min(done) if done else None
 
-
-def _is_key(x) -> bool:
-    dtype = getattr(x, "dtype", None)
-    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)

@@ -36,10 +36,6 @@ class Strategy:
     gamma2: float = 0.98  # repeat: lr decay per pass (the paper's text; the authors' code 0.9)
     gamma3: float = 0.98  # repeat-last: lr decay per extra pass (the paper's text)
 
-    @property
-    def label(self) -> str:
-        return {"raw": "raw", "fixed": "1", "repeat": "2", "repeat-last": "3"}[self.kind]
-
     def schedule(self, lrs: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
         """Returns ``(batch_index[T], lrs[..., T])`` for learned ``lrs[..., n]`` over ``steps``."""
         lrs = np.asarray(lrs, dtype=np.float64)
