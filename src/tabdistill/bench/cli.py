@@ -13,19 +13,8 @@ DEFAULT_METHODS = ("full", "random", "random-balanced", "kmeans", "wang")
 DEFAULT_LEARNERS = ("mlp2", "logreg", "knn", "rf", "hgb", "xgb")
 
 
-def _budgets(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(sorted({int(v) for v in text.split(",") if v.strip()}))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole "
-                                         "numbers") from None
-    if not values or values[0] < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected whole numbers of at least 1")
-    return values
-
-
 def add_parser(sub) -> None:
-    from ..cli.options import positive_int as _positive_int
+    from ..cli.options import positive_int, positive_ints
 
     p = sub.add_parser(
         "bench", help="every method, budget and learner on a suite of tables",
@@ -48,18 +37,18 @@ def add_parser(sub) -> None:
     p.add_argument("--target", metavar="COLUMN", default=None,
                    help="label column of the tables named on the command line (default: the "
                         "last column)")
-    p.add_argument("--rows-per-class", type=_budgets, default=(1, 10, 50), metavar="LIST",
+    p.add_argument("--rows-per-class", type=positive_ints, default=(1, 10, 50), metavar="LIST",
                    help="budgets: rows per class in the whole set")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS), metavar="LIST",
                    help=f"methods, some of {', '.join(METHODS)}")
     p.add_argument("--learners", default=",".join(DEFAULT_LEARNERS), metavar="LIST",
                    help="learners: logreg, knn, rf, hgb, nb, xgb and net architectures")
-    p.add_argument("--restarts", type=_positive_int, default=3,
+    p.add_argument("--restarts", type=positive_int, default=3,
                    help="repetitions of every cell; restart r uses seed --seed + r everywhere")
     p.add_argument("--seed", type=int, default=0, help="base seed of the restarts")
     p.add_argument("--out", default="bench-results", metavar="DIR",
                    help="output directory (and cache of finished cells)")
-    p.add_argument("--workers", type=_positive_int, default=1,
+    p.add_argument("--workers", type=positive_int, default=1,
                    help="processes to run cells in, each pinned to a core")
     p.add_argument("--publish", metavar="FILE", default=None,
                    help="also write the Markdown summary to FILE, figures in a folder beside it")
@@ -89,7 +78,8 @@ def run(args) -> int:
     if args.suite:
         tables += load_suite(args.suite)
     check_names(tables)
-    grid = Grid(tables=tuple(dict.fromkeys(tables)), rows_per_class=args.rows_per_class,
+    grid = Grid(tables=tuple(dict.fromkeys(tables)),
+                rows_per_class=tuple(sorted(set(args.rows_per_class))),
                 methods=methods, learners=tuple(lr.name for lr in learners),
                 restarts=args.restarts, seed=args.seed)
     command = "tabdistill " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else ""

@@ -30,6 +30,18 @@ STRATEGY_OPTIONS = {
 }
 
 
+def positive_ints(text: str) -> tuple[int, ...]:
+    """An argparse type: a comma-separated list of whole numbers of at least 1, in order."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole "
+                                         "numbers") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected whole numbers of at least 1")
+    return values
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
     try:

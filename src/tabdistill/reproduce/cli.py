@@ -8,18 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from ..cli.options import positive_int
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole "
-                                         "numbers") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected whole numbers of at least 1")
-    return values
+from ..cli.options import positive_int, positive_ints
 
 
 def add_parser(subparsers) -> None:
@@ -61,7 +50,7 @@ def add_parser(subparsers) -> None:
                    help="Adam's second-moment decay of every distillation (default: 0.999)")
     p.add_argument("--sweep-restarts", type=positive_int, default=None,
                    help="restarts at each point of the figure 4 sweeps (default: 5)")
-    p.add_argument("--complexity-ns", type=_ints, default=None, metavar="N,N,...",
+    p.add_argument("--complexity-ns", type=positive_ints, default=None, metavar="N,N,...",
                    help="values of n for the cost measurement")
     p.add_argument("--seed", type=int, default=None, help="seed of the distillations")
     p.add_argument("--settings", metavar="JSON",
