@@ -62,3 +62,19 @@ def test_search_makes_a_set_per_learner(wine):
 
 def test_methods_parse_in_order_without_repeats():
     assert [m.name for m in parse_methods("kmeans, full,kmeans")] == ["kmeans", "full"]
+
+
+@pytest.mark.parametrize("learner", ["logreg", "knn", "rf", "hgb", "nb", "xgb"])
+def test_learners_train_quietly_on_one_row_per_class(wine, learner):
+    # pytest turns warnings into errors here: scikit-learn warns about such sets otherwise.
+    X, y = kmeans_centroids(wine.X_train, wine.y_train, 1, wine.n_classes, 0)
+    pred = fit(learner, X, y, wine.n_classes, seed=0).predict(wine.X_test)
+    assert pred.shape == wine.y_test.shape and set(pred) <= {0, 1, 2}
+
+
+def test_a_set_missing_a_class_predicts_the_classes_it_has(wine):
+    keep = wine.y_train != 1
+    model = fit("xgb", wine.X_train[keep], wine.y_train[keep], wine.n_classes, seed=0)
+    assert set(model.predict(wine.X_test)) == {0, 2}
+    one = fit("rf", wine.X_train[wine.y_train == 2], wine.y_train[wine.y_train == 2], 3)
+    assert set(one.predict(wine.X_test)) == {2}

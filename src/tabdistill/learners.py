@@ -23,6 +23,7 @@ How each is trained:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import partial
 
@@ -236,7 +237,10 @@ def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
     if len(present) == 1:
         return _Constant(int(present[0]))
     model = make_sklearn(learner.name, len(X), seed)
-    with threadpool_limits(1):  # OpenMP threads fighting JAX's for 2 cores cost 10-50x
+    # OpenMP threads fighting JAX's for 2 cores cost 10-50x. Tiny sets (one row per class) are
+    # what this package makes: scikit-learn's warnings about them say nothing new.
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
         # Classes renumbered 0..k-1 over those present (XGBoost insists), mapped back on predict.
         return _Indexed(model.fit(X, np.searchsorted(present, y)), present.astype(np.int32))
 
