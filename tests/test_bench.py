@@ -1,5 +1,6 @@
 """bench: the grid, its cache and resume, the summary's statistics recomputed by hand, errors."""
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from tabdistill.bench import grid as grid_module
 from tabdistill.bench import load_suite
 from tabdistill.cli import main
 from tabdistill.errors import TabdistillError
+from tabdistill.methods import METHODS as METHODS_BY_NAME
 
 METHODS = "full,random,random-balanced,kmeans,wang"
 LEARNERS = "logreg,knn,nb,xgb,mlp2"
@@ -179,6 +181,13 @@ def test_rerun_reuses_every_cell_and_recomputes_only_missing_ones(bench_run, tab
     exact = ["dataset", "rows_per_class", "method", "learner", "restart", "accuracy",
              "balanced_accuracy", "n_rows"]
     pd.testing.assert_frame_equal(before[exact], after[exact])
+    # A method whose sets change (a new version) is recomputed; the others are kept.
+    calls.clear()
+    monkeypatch.setitem(METHODS_BY_NAME, "kmeans",
+                        dataclasses.replace(METHODS_BY_NAME["kmeans"], version=2))
+    assert main(args) == 0
+    assert sorted(calls) == [(t, b, "kmeans", (r,)) for t in ("iris", "small") for b in (2, 5)
+                             for r in (0, 1)]
 
 
 def test_workers_give_the_same_numbers_as_one_process(table, tmp_path):

@@ -64,6 +64,7 @@ class Method:
     make: Callable[..., list[ReducedSet]]
     description: str
     per_learner: bool = False
+    version: int = 1  # bump when ``make`` changes its sets, so that cached results go stale
 
 
 def stratified_subset(X, y, n_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

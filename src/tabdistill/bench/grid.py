@@ -66,7 +66,8 @@ class Task:
         g = self.grid
         return {"protocol": PROTOCOL, "table": self.table.to_json(),
                 "fingerprint": self.fingerprint, "rows_per_class": self.rows_per_class,
-                "method": self.method, "restart": restart, "seed": g.seed,
+                "method": self.method, "method_version": METHODS[self.method].version,
+                "restart": restart, "seed": g.seed,
                 "learners": list(g.learners), "nets": list(g.nets)}
 
     def path(self, restart: int) -> Path:
