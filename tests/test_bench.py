@@ -273,3 +273,26 @@ def test_bad_options_fail_fast_with_one_line(args, expected, tmp_path, capsys, m
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expected in err
     assert "Traceback" not in err
+
+
+def test_sigterm_stops_workers_at_once_and_the_rerun_goes_on(tmp_path):
+    """SIGTERM to the parent of a --workers run stops the tasks in flight, not only new ones."""
+    out = tmp_path / "out"
+    # Two tasks, one per worker: iris's distillation ends long before digits's (12x the rows).
+    args = [sys.executable, "-m", "tabdistill.cli", "bench", "iris", "digits", "--rows-per-class",
+            "2", "--methods", "wang", "--learners", "logreg", "--restarts", "2", "--workers", "2",
+            "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(out.glob("cells/iris/*/*.json"))) < 2:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert len(list(out.glob("cells/iris/*/*.json"))) == 2
+    assert not list(out.glob("cells/digits/*/*.json"))  # stopped, not left to finish
+    done = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["cells_reused"], summary["cells_computed"]) == (2, 2)

@@ -57,8 +57,18 @@ class ProcessExecutor:
         pool = self._pool(len(tasks))
         try:
             yield from (f.result() for f in as_completed([pool.submit(fn, t) for t in tasks]))
-        finally:  # on an error or Ctrl-C, tasks not yet started never start
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            # Stopped (an error, Ctrl-C, SIGTERM): tasks not yet started never start, and the
+            # running ones stop now rather than when they finish; what they had saved stays.
+            # (Python 3.14 has ``terminate_workers``; before it, only the private process table.)
+            workers = list(getattr(pool, "_processes", {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.terminate()
+            for process in workers:
+                process.join()
+            raise
+        pool.shutdown(wait=True)
 
     def _pool(self, n_tasks: int) -> ProcessPoolExecutor:
         # Workers inherit XLA_FLAGS with single-threaded XLA (tabdistill.runtime sets it).
