@@ -7,6 +7,7 @@ cluster) plugs in by implementing ``map``.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -46,7 +47,7 @@ class ProcessExecutor:
         tasks = list(tasks)
         if len(tasks) <= 1 or self.workers == 1:
             return [fn(t) for t in tasks]
-        with self._pool(len(tasks)) as pool:
+        with self._running(len(tasks)) as pool:
             return list(pool.map(fn, tasks))
 
     def imap_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
@@ -54,13 +55,24 @@ class ProcessExecutor:
         if len(tasks) <= 1 or self.workers == 1:
             yield from (fn(t) for t in tasks)
             return
-        pool = self._pool(len(tasks))
-        try:
+        with self._running(len(tasks)) as pool:
             yield from (f.result() for f in as_completed([pool.submit(fn, t) for t in tasks]))
+
+    @contextlib.contextmanager
+    def _running(self, n_tasks: int):
+        """A pool of workers that, when the block is stopped (an error, Ctrl-C, SIGTERM), starts
+        no further task and stops the running ones at once rather than when they finish (what
+        they had saved stays)."""
+        # Workers inherit XLA_FLAGS with single-threaded XLA (tabdistill.runtime sets it).
+        context = multiprocessing.get_context("spawn")  # fork is unsafe with JAX threads
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, n_tasks), mp_context=context,
+            initializer=pin_to_one_core, initargs=(context.Value("i", 0),),
+        )
+        try:
+            yield pool
         except BaseException:
-            # Stopped (an error, Ctrl-C, SIGTERM): tasks not yet started never start, and the
-            # running ones stop now rather than when they finish; what they had saved stays.
-            # (Python 3.14 has ``terminate_workers``; before it, only the private process table.)
+            # Python 3.14 has ``terminate_workers``; before it, only the private process table.
             workers = list(getattr(pool, "_processes", {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             for process in workers:
@@ -69,14 +81,6 @@ class ProcessExecutor:
                 process.join()
             raise
         pool.shutdown(wait=True)
-
-    def _pool(self, n_tasks: int) -> ProcessPoolExecutor:
-        # Workers inherit XLA_FLAGS with single-threaded XLA (tabdistill.runtime sets it).
-        context = multiprocessing.get_context("spawn")  # fork is unsafe with JAX threads
-        return ProcessPoolExecutor(
-            max_workers=min(self.workers, n_tasks), mp_context=context,
-            initializer=pin_to_one_core, initargs=(context.Value("i", 0),),
-        )
 
 
 def pin_to_one_core(counter) -> None:
