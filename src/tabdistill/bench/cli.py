@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import sys
@@ -28,7 +27,6 @@ def add_parser(sub) -> None:
                     "up to 10), 3 internal epochs, 3 internal models of the net learners, "
                     "about 600 outer steps. Finished cells are cached in --out; the same "
                     "command continues an interrupted run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("tables", nargs="*", metavar="TABLE",
                    help="built-in dataset names or CSV/TSV/Parquet files (globs allowed)")
@@ -38,18 +36,21 @@ def add_parser(sub) -> None:
                    help="label column of the tables named on the command line (default: the "
                         "last column)")
     p.add_argument("--rows-per-class", type=positive_ints, default=(1, 10, 50), metavar="LIST",
-                   help="budgets: rows per class in the whole set")
+                   help="budgets: rows per class in the whole set (default: 1,10,50)")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS), metavar="LIST",
-                   help=f"methods, some of {', '.join(METHODS)}")
+                   help=f"methods, some of {', '.join(METHODS)} (default: "
+                        f"{','.join(DEFAULT_METHODS)})")
     p.add_argument("--learners", default=",".join(DEFAULT_LEARNERS), metavar="LIST",
-                   help="learners: logreg, knn, rf, hgb, nb, xgb and net architectures")
+                   help="learners: logreg, knn, rf, hgb, nb, xgb and net architectures (default: "
+                        f"{','.join(DEFAULT_LEARNERS)})")
     p.add_argument("--restarts", type=positive_int, default=3,
-                   help="repetitions of every cell; restart r uses seed --seed + r everywhere")
-    p.add_argument("--seed", type=int, default=0, help="base seed of the restarts")
+                   help="repetitions of every cell; restart r uses seed --seed + r everywhere "
+                        "(default: 3)")
+    p.add_argument("--seed", type=int, default=0, help="base seed of the restarts (default: 0)")
     p.add_argument("--out", default="bench-results", metavar="DIR",
-                   help="output directory (and cache of finished cells)")
+                   help="output directory and cache of finished cells (default: bench-results)")
     p.add_argument("--workers", type=positive_int, default=1,
-                   help="processes to run cells in, each pinned to a core")
+                   help="processes to run cells in, each pinned to a core (default: 1)")
     p.add_argument("--publish", metavar="FILE", default=None,
                    help="also write the Markdown summary to FILE, figures in a folder beside it")
     p.add_argument("--json", action="store_true", help="print summary.json")
