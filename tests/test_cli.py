@@ -163,3 +163,13 @@ def test_distill_sets_the_outer_betas(tmp_path):
     config = json.loads((out / "manifest.json").read_text())["config"]
     assert (config["beta1"], config["beta2"]) == (0.9, 0.99)
     assert main(["distill", "moons", *TINY, "--beta2", "1", "--out", str(out)]) == 2
+
+
+def test_distill_says_when_the_set_is_not_smaller_than_the_data(tmp_path, capsys):
+    base = ["distill", "iris", "--outer-epochs", "1", "--epochs", "1", "--eval-inits", "0",
+            "--quiet"]
+    assert main([*base, "--steps", "2", "--per-class", "20", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "note: the distilled set (120 rows) is not smaller than the 100 train rows" in out
+    assert main([*base, "--steps", "2", "--per-class", "2", "--out", str(tmp_path / "b")]) == 0
+    assert "not smaller" not in capsys.readouterr().out

@@ -110,6 +110,10 @@ def run(args) -> int:
                          budget=args.budget)
     size = size_manifest(config, dataset.n_classes, dataset.X_train.shape[0], args.budget)
     print_preprocessing(dataset)
+    if size["n_synthetic_rows"] >= size["n_train_rows"]:  # allowed (the paper's moons is close)
+        note(f"the distilled set ({size['n_synthetic_rows']} rows) is not smaller than the "
+             f"{size['n_train_rows']} train rows; --budget N or a smaller --per-class / --steps "
+             "makes it smaller")
     partial = partial_dir(args.out)
     if args.no_resume:
         shutil.rmtree(partial, ignore_errors=True)
