@@ -173,3 +173,30 @@ def test_distill_says_when_the_set_is_not_smaller_than_the_data(tmp_path, capsys
     assert "note: the distilled set (120 rows) is not smaller than the 100 train rows" in out
     assert main([*base, "--steps", "2", "--per-class", "2", "--out", str(tmp_path / "b")]) == 0
     assert "not smaller" not in capsys.readouterr().out
+
+
+def test_distill_with_another_method_writes_a_set_evaluate_and_export_read(tmp_path, capsys):
+    out = tmp_path / "rows"
+    assert main(["distill", "wine", "--method", "auto", "--learner", "knn", "--steps", "2",
+                 "--per-class", "1", "--restarts", "2", "--eval-inits", "0", "--out",
+                 str(out)]) == 0
+    said = capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["requested_method"] == "auto" and manifest["learner"] == "knn"
+    assert f"auto chose {manifest['method']}" in said
+    assert set(manifest["auto"]["validation"]) == {"search", "kmeans", "random-balanced"}
+    assert main(["evaluate", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "plain rows" in captured.err
+    assert json.loads(captured.out)["learners"][0]["n"] == 2
+    assert main(["export", str(out), "--out", str(tmp_path / "rows.csv")]) == 0
+    table = (tmp_path / "rows.csv").read_text().splitlines()
+    assert len(table) == 1 + 2 * 3 * 2  # header, 2 restarts x 3 classes x 2 rows
+    assert "lr" not in table[0].split(",")
+
+
+def test_distill_search_needs_a_learner(tmp_path, capsys):
+    assert main(["distill", "wine", "--method", "search", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--learner" in err
+    assert not (tmp_path / "o").exists()

@@ -19,6 +19,10 @@ def test_baseline_sets_have_the_requested_size():
     X, y = rng.normal(size=(100, 3)), np.repeat([0, 1], [70, 30])
     Xs, ys = stratified_subset(X, y, 20, seed=0)
     assert len(ys) == 20 and np.bincount(ys).tolist() == [14, 6]
+    # Class counts follow the proportions whatever the seed: 7.7 and 3.3 rows give 7 and 3,
+    # and the row left over goes to the larger remainder.
+    for seed in range(5):
+        assert np.bincount(stratified_subset(X, y, 11, seed=seed)[1]).tolist() == [8, 3]
     Xk, yk = kmeans_centroids(X, y, 4, 2, seed=0)
     assert Xk.shape == (8, 3) and np.bincount(yk).tolist() == [4, 4]
 
@@ -32,8 +36,8 @@ def test_budget_rule(budget, steps, per_class):
 
 def test_compare_json_table_and_plot(tmp_path, capsys):
     plot = tmp_path / "cmp.png"
-    assert main(["compare", "iris", *TINY, "--budget", "12", "--learners", "mlp2,knn,hgb",
-                 "--json", "--plot", str(plot)]) == 0
+    assert main(["compare", "iris", *TINY, "--method", "wang", "--budget", "12",
+                 "--learners", "mlp2,knn,hgb", "--json", "--plot", str(plot)]) == 0
     result = json.loads(capsys.readouterr().out)
     rows = result["rows"]
     assert len(rows) == 4 * 3
@@ -48,9 +52,37 @@ def test_compare_json_table_and_plot(tmp_path, capsys):
         dataset="iris", rows=rows, n_train=100, n_test=50, n_rows=12, restarts=2,
         imbalanced=True, config=DistillConfig()))
     assert "distilled" in table and "kmeans" in table and "balanced acc." in table
-    assert table.splitlines()[-1].startswith("verdict (mean accuracy): mlp2: distilled")
+    assert {r["distill_method"] for r in rows if r["method"] == "distilled"} == {"wang"}
+    verdict_lines = table.splitlines()[-3:]
+    assert [line.split()[:2] for line in verdict_lines] == [
+        ["mlp2", "wang"], ["knn", "wang"], ["hgb", "wang"]]
+
+
+def test_auto_records_its_choice_and_the_verdict_is_the_paired_difference(capsys):
+    assert main(["compare", "wine", "--restarts", "3", "--per-class", "1", "--steps", "3",
+                 "--learners", "logreg,knn", "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "auto"
+    rows = {(r["learner"], r["method"]): r for r in result["rows"]}
+    for learner in ("logreg", "knn"):
+        distilled = rows[(learner, "distilled")]
+        assert distilled["distill_method"] in ("search", "kmeans", "random-balanced")
+        assert set(distilled["validation"]) == {"search", "kmeans", "random-balanced"}
+        chosen = distilled["validation"][distilled["distill_method"]]
+        assert chosen >= max(distilled["validation"].values()) - 0.01
+        assert distilled["n_rows"] == 9  # 3 rows for each of wine's 3 classes
+    for v in result["verdicts"]:
+        best = max(("random", "kmeans"),
+                   key=lambda m: np.mean(rows[(v["learner"], m)]["balanced_per_restart"]))
+        diff = (np.array(rows[(v["learner"], "distilled")]["balanced_per_restart"])
+                - rows[(v["learner"], best)]["balanced_per_restart"])
+        assert v["against"] == best and v["mean"] == pytest.approx(diff.mean())
+        assert v["ci95"][0] <= v["mean"] <= v["ci95"][1]
+        expected = ("win" if v["ci95"][0] > 0.005 else "loss" if v["ci95"][1] < -0.005
+                    else "tie")
+        assert v["verdict"] == expected
 
 
 def test_compare_refuses_a_set_as_big_as_the_data(capsys):
-    assert main(["compare", "iris", *TINY, "--budget", "300"]) == 2
+    assert main(["compare", "iris", *TINY, "--method", "wang", "--budget", "300"]) == 2
     assert "not smaller than the 100 train rows" in capsys.readouterr().err

@@ -18,8 +18,8 @@ from tabdistill import Distiller
 from tabdistill.errors import TabdistillError
 
 # Small settings keep the checks quick; enough outer steps for check_classifiers_train.
-FAST = dict(steps=2, epochs=2, per_class=2, models=1, outer_epochs=10, batch_size=32, init_lr=0.1,
-            outer_lr=0.05)
+FAST = dict(method="wang", steps=2, epochs=2, per_class=2, models=1, outer_epochs=10,
+            batch_size=32, init_lr=0.1, outer_lr=0.05)
 
 # Checks this estimator cannot meet, and why: none.
 EXPECTED_FAILED: dict[str, str] = {}
@@ -125,3 +125,25 @@ def test_bad_use_is_reported(fitted):
 def test_cross_validation():
     X, y = mixed_frame(seed=1)
     assert cross_val_score(Distiller(**FAST), X, y, cv=2).mean() > 0.6
+
+
+def test_auto_by_default_makes_plain_rows_and_records_its_choice():
+    X, y = mixed_frame()
+    est = Distiller(steps=2, per_class=2, restarts=2).fit(X, y)
+    assert est.method == "auto" and est.method_ in ("kmeans", "random-balanced")
+    assert set(est.method_choice_["validation"]) == {"kmeans", "random-balanced"}
+    assert est.learning_rates_.shape == (0,) and est.synthetic_X_.shape[0] == 8
+    assert est.predict_proba(X).shape == (len(X), 2) and est.score(X, y) > 0.6
+
+
+def test_a_named_learner_is_the_model_behind_predict():
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = mixed_frame()
+    est = Distiller(method="kmeans", learner="rf", steps=2, per_class=2).fit(X, y)
+    assert isinstance(est.model_.model, RandomForestClassifier)
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(est.predict(X), est.classes_[proba.argmax(axis=1)])
+    with pytest.raises(ValueError, match="method is 'magic'"):
+        Distiller(method="magic").fit(X, y)

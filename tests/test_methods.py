@@ -80,3 +80,56 @@ def test_a_set_missing_a_class_predicts_the_classes_it_has(wine):
     assert set(model.predict(wine.X_test)) == {0, 2}
     one = fit("rf", wine.X_train[wine.y_train == 2], wine.y_train[wine.y_train == 2], 3)
     assert set(one.predict(wine.X_test)) == {2}
+
+
+def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
+    import tabdistill.methods as methods
+
+    choice = methods.choose_method(wine, 2, 3, ("mlp2",), ["knn"])
+    assert set(choice["validation"]) == set(methods.AUTO_CANDIDATES)
+    top = max(choice["validation"].values())
+    first_close = next(m for m in methods.AUTO_CANDIDATES
+                       if choice["validation"][m] >= top - methods.AUTO_MARGIN)
+    assert choice["method"] == first_close
+    # A set for every learner is not chosen among methods tuned to one learner.
+    made = METHODS["auto"].make(wine, 2, [0], 3, ("mlp2",), learner=None)[0]
+    assert "search" not in made.choice["validation"]
+    # The test part is never looked at: the choice is the same with it scrambled.
+    from dataclasses import replace
+    scrambled = replace(wine, y_test=np.roll(wine.y_test, 1))
+    assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
+
+
+@pytest.mark.parametrize("name", ["kmeans", "random", "search", "auto"])
+def test_every_method_writes_the_same_directory(wine, tmp_path, name):
+    from tabdistill.io import load, save
+    from tabdistill.learners import fit_distilled
+    from tabdistill.methods import make_distilled
+
+    distilled, choice = make_distilled(wine, name, 2, restarts=2, seed=1, learner="knn")
+    assert (choice is not None) == (name == "auto")
+    assert distilled.x.shape[:2] == (2, 1) and not distilled.has_schedule
+    assert distilled.method == (choice["method"] if choice else name)
+    save(tmp_path / "d", distilled, transformer=wine.transformer)
+    again, manifest = load(tmp_path / "d")
+    assert manifest["method"] == distilled.method and again.method == distilled.method
+    np.testing.assert_array_equal(again.x, distilled.x)
+    # Nets train on plain rows with the plain-rows recipe: the same model as fit on the rows.
+    X, y = again.x[1, 0], again.labels[0]
+    net = fit_distilled("mlp2", again, restart=1, seed=4)
+    direct = fit("mlp2", X, y, wine.n_classes, seed=4)
+    np.testing.assert_array_equal(net.predict(wine.X_test), direct.predict(wine.X_test))
+
+
+def test_a_directory_naming_an_unknown_method_is_refused(wine, tmp_path):
+    import json
+
+    from tabdistill.errors import TabdistillError
+    from tabdistill.io import load, save
+    from tabdistill.methods import make_distilled
+
+    save(tmp_path / "d", make_distilled(wine, "kmeans", 2)[0])
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    (tmp_path / "d" / "manifest.json").write_text(json.dumps({**manifest, "method": "magic"}))
+    with pytest.raises(TabdistillError, match="method is 'magic'"):
+        load(tmp_path / "d")

@@ -7,6 +7,12 @@ and scored on the test part. Each restart ``r`` draws a new distilled set (resta
 one vectorised distillation), a new random subset, new k-means seeds and new learner seeds,
 so the spread over restarts covers every source of chance.
 
+The distilled set is made by ``method`` (:mod:`.methods`): by default ``auto``, which chooses
+for each learner among k-means centroids, balanced random rows and the per-learner search on a
+validation part of the train part (never the test part); ``wang`` is the paper's algorithm.
+The verdict per learner is the paired difference in balanced accuracy between the distilled
+set and the better of random and k-means, with its 95% bootstrap interval.
+
 Defaults (:func:`default_config`) are sized for a quick, meaningful answer: 10 synthetic
 batches of one row per class (10 rows per class, the classic "10 per class" setting of dataset
 distillation), 3 internal epochs (30 inner steps), and enough outer epochs for about 600 outer
@@ -26,12 +32,14 @@ from .data import Dataset
 from .distill import distill
 from .errors import TabdistillError
 from .learners import DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled, parse_learners
-from .methods import kmeans_centroids, stratified_subset
+from .methods import METHODS as ALL_METHODS
+from .methods import kmeans_centroids, make_distilled, stratified_subset
 from .sizing import default_config, n_synthetic, size_config
-from .stats import format_estimate, summarize
+from .stats import format_estimate, paired_difference, summarize
 
 METHODS = ("full", "distilled", "random", "kmeans")
 IMBALANCE = 1.5  # largest / smallest class frequency above which balanced accuracy is shown
+TOLERANCE = 0.005  # a paired difference within it is a tie (as in ``bench``)
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +55,7 @@ class Comparison:
     imbalanced: bool
     config: DistillConfig
     seconds: dict = field(default_factory=dict)
+    method: str = "wang"  # how the distilled sets were made
 
     def to_json(self) -> dict:
         return {
@@ -57,6 +66,7 @@ class Comparison:
             "compression_ratio": round(self.n_train / self.n_rows, 3),
             "restarts": self.restarts,
             "imbalanced": self.imbalanced,
+            "method": self.method,
             "distill_config": {"arch": list(self.config.arch), "steps": self.config.steps,
                                "epochs": self.config.epochs,
                                "per_class": self.config.per_class,
@@ -64,6 +74,7 @@ class Comparison:
                                "outer_epochs": self.config.outer_epochs},
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
             "rows": self.rows,
+            "verdicts": verdicts(self),
         }
 
 
@@ -84,6 +95,7 @@ def compare(
     restarts: int = 5,
     seed: int = 0,
     recipe: NetRecipe | None = None,
+    method: str = "auto",
     progress=None,
 ) -> Comparison:
     """Trains every learner on the four sets, ``restarts`` times, and scores it on the test part.
@@ -91,17 +103,23 @@ def compare(
     Args:
       dataset: the problem (its train part is distilled; its test part scores).
       config: distillation settings (default: :func:`default_config`); ``restarts`` and,
-        unless set to something else, ``arch`` (the net learners) are filled in.
+        unless set to something else, ``arch`` (the net learners) are filled in. The other
+        methods make ``steps x per_class`` rows per class.
       learners: learner names (see :mod:`.learners`).
       restarts: independent repetitions of everything.
       seed: base seed of the restarts.
       recipe: how nets are trained on plain rows (default :class:`NetRecipe`).
+      method: how the distilled set is made (:data:`.methods.METHODS`); a per-learner method
+        (``auto``, ``search``) makes one for each learner.
       progress: called with a line of text as each stage finishes.
     """
     learners = parse_learners(learners)
     recipe = recipe or NetRecipe()
     if not isinstance(restarts, int) or restarts < 1:
         raise TabdistillError(f"restarts is {restarts}; expected at least 1")
+    if method not in ALL_METHODS or method == "full":
+        raise TabdistillError(f"unknown method {method!r}; expected one of "
+                              f"{', '.join(m for m in ALL_METHODS if m != 'full')}")
     config = config or default_config(dataset)
     nets = tuple(lr.name for lr in learners if lr.is_net)
     if nets and config.arch == DistillConfig.arch:
@@ -117,12 +135,22 @@ def compare(
     say = progress or (lambda _line: None)
     seconds = {}
     start = time.perf_counter()
-    distilled = distill(dataset, config)
+    per_class = config.steps * config.per_class
+    made = {}  # learner name -> (distilled set, auto's choice or None)
+    if method == "wang":
+        made = dict.fromkeys((lr.name for lr in learners), (distill(dataset, config), None))
+    elif ALL_METHODS[method].per_learner:
+        made = {lr.name: make_distilled(dataset, method, per_class, restarts=restarts,
+                                        seed=seed, nets=config.arch, learner=lr.name)
+                for lr in learners}
+    else:
+        made = dict.fromkeys((lr.name for lr in learners), make_distilled(
+            dataset, method, per_class, restarts=restarts, seed=seed, nets=config.arch))
     seconds["distill"] = time.perf_counter() - start
-    say(f"distilled {n_rows} rows x {restarts} restart(s) in {seconds['distill']:.1f} s")
+    say(f"made the distilled sets ({method}) x {restarts} restart(s) in "
+        f"{seconds['distill']:.1f} s")
 
     Xtr, ytr, Xte, yte = dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test
-    per_class = config.steps * config.per_class
     scores = {(m, lr.name): ([], []) for m in METHODS for lr in learners}
     sets_rows = {}
     for r in range(restarts):
@@ -134,27 +162,50 @@ def compare(
         sets_rows.update({m: len(s[1]) for m, s in sets.items()})
         for learner in learners:
             t0 = time.perf_counter()
-            for method in METHODS:
-                if method == "distilled":
-                    model = fit_distilled(learner, distilled, restart=r, seed=seed + r)
+            for m in METHODS:
+                if m == "distilled":
+                    model = fit_distilled(learner, made[learner.name][0], restart=r,
+                                          seed=seed + r)
                 else:
-                    X, y = sets[method]
+                    X, y = sets[m]
                     model = fit(learner, X, y, dataset.n_classes, seed=seed + r, recipe=recipe)
                 pred = model.predict(Xte)
-                acc, bal = scores[(method, learner.name)]
+                acc, bal = scores[(m, learner.name)]
                 acc.append(accuracy_score(yte, pred))
                 bal.append(balanced_accuracy_score(yte, pred))
             seconds[learner.name] = seconds.get(learner.name, 0.0) + time.perf_counter() - t0
         say(f"restart {r + 1}/{restarts} scored")
-    sets_rows["distilled"] = n_rows
     counts = np.bincount(ytr, minlength=dataset.n_classes)
-    rows = [_row(m, lr, scores[(m, lr.name)], sets_rows[m]) for lr in learners for m in METHODS]
+    rows = []
+    for lr in learners:
+        distilled, choice = made[lr.name]
+        sets_rows["distilled"] = distilled.x.shape[1] * distilled.x.shape[2]
+        for m in METHODS:
+            row = _row(m, lr, scores[(m, lr.name)], sets_rows[m])
+            if m == "distilled":
+                row["distill_method"] = distilled.method
+                row["validation"] = choice["validation"] if choice else None
+            rows.append(row)
     return Comparison(
         dataset=dataset.name, rows=rows, n_train=int(len(ytr)), n_test=int(len(yte)),
         n_rows=n_rows, restarts=restarts,
         imbalanced=bool(counts.max() / max(counts.min(), 1) > IMBALANCE),
-        config=config, seconds=seconds,
+        config=config, seconds=seconds, method=method,
     )
+
+
+def verdicts(comparison: Comparison) -> list[dict]:
+    """Per learner: the distilled set against the better (by mean) of random and k-means in
+    balanced accuracy, paired over restarts (:func:`.stats.paired_difference`, tolerance
+    :data:`TOLERANCE`)."""
+    out = []
+    for learner in dict.fromkeys(r["learner"] for r in comparison.rows):
+        row = {r["method"]: r for r in comparison.rows if r["learner"] == learner}
+        best = max(("random", "kmeans"), key=lambda m: row[m]["balanced_accuracy_mean"])
+        diff = paired_difference(row["distilled"]["balanced_per_restart"],
+                                 row[best]["balanced_per_restart"], tolerance=TOLERANCE)
+        out.append({"learner": learner, "against": best, **diff})
+    return out
 
 
 def _row(method: str, learner: Learner, scores, n_rows: int) -> dict:
@@ -170,6 +221,7 @@ def _row(method: str, learner: Learner, scores, n_rows: int) -> dict:
         "balanced_ci95": bal["ci95"],
         "n_rows": n_rows,
         "n": acc["n"],
+        "balanced_per_restart": [float(v) for v in scores[1]],
     }
 
 
@@ -190,13 +242,14 @@ def format_table(comparison: Comparison) -> str:
             line += "  " + format_estimate(row["balanced_accuracy_mean"],
                                            row["balanced_accuracy_std"])
         lines.append(line.rstrip())
-    verdicts = []
-    for learner in dict.fromkeys(r["learner"] for r in c.rows):
-        d = next(r for r in c.rows if r["learner"] == learner and r["method"] == "distilled")
-        rnd = next(r for r in c.rows if r["learner"] == learner and r["method"] == "random")
-        sign = ">" if d["accuracy_mean"] > rnd["accuracy_mean"] else "<="
-        verdicts.append(f"{learner}: distilled {sign} random")
-    lines.append("verdict (mean accuracy): " + "; ".join(verdicts))
+    lines.append("distilled - the better of random and k-means, balanced accuracy, paired over "
+                 f"restarts (mean, 95% CI; tie within {TOLERANCE}):")
+    for v in verdicts(c):
+        method = next(r["distill_method"] for r in c.rows
+                      if r["learner"] == v["learner"] and r["method"] == "distilled")
+        lines.append(f"  {v['learner']:<10} {method:<16} vs {v['against']:<7} "
+                     f"{v['mean']:+.3f} ({v['ci95'][0]:+.3f} to {v['ci95'][1]:+.3f}): "
+                     f"{v['verdict']}")
     return "\n".join(lines)
 
 

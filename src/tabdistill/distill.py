@@ -46,10 +46,17 @@ class DistilledData:
     config: DistillConfig
     restart_ids: tuple[int, ...]
     seconds: float = 0.0
+    method: str = "wang"  # the method that made it (:mod:`tabdistill.methods`)
 
     @property
     def n_restarts(self) -> int:
         return self.x.shape[0]
+
+    @property
+    def has_schedule(self) -> bool:
+        """Whether nets train along learned lrs (``wang``) rather than with the plain-rows
+        recipe: the other methods make rows only (one batch, no lrs)."""
+        return self.lrs.shape[-1] > 0
 
 
 class _Group(NamedTuple):

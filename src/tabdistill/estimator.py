@@ -2,9 +2,10 @@
 
 ``X`` may be an array or a DataFrame with numeric and categorical columns (preprocessed as in
 :mod:`.data`, without a train/test split: all rows are the train part). After ``fit`` the
-distilled set and its learned lrs are fitted attributes, ``predict`` uses a fresh net trained
-on the distilled set (so the estimator is a classifier and can be scored, cross-validated and
-put in pipelines), and :meth:`Distiller.train_model` / :meth:`Distiller.score_model` train
+distilled set (and, for ``method="wang"``, its learned lrs) are fitted attributes,
+``predict`` uses a fresh model of ``learner`` (default: the first of ``arch``) trained on the
+distilled set (so the estimator is a classifier and can be scored, cross-validated and put in
+pipelines), and :meth:`Distiller.train_model` / :meth:`Distiller.score_model` train
 and score a fresh model of any architecture or scikit-learn learner on the distilled rows.
 
 Example::
@@ -34,13 +35,21 @@ from .data import MAX_CATEGORIES, Dataset, fit_preprocessing, inspect_features, 
 from .distill import distill
 from .errors import TabdistillError
 from .learners import fit_distilled, parse_learner
+from .methods import METHODS, make_distilled
 from .sizing import n_synthetic, size_config
 
 
 class Distiller(ClassifierMixin, BaseEstimator):
     """Distils a classification table into a few synthetic batches and their learning rates.
 
-    Parameters mirror :class:`tabdistill.DistillConfig` (``arch`` a comma-separated string);
+    ``method`` is any of ``tabdistill.methods.METHODS`` but ``full``: ``auto`` (the default)
+    chooses among k-means centroids, balanced random rows and (with ``learner`` named) the
+    per-learner search on a validation part of ``X``; ``wang`` is the paper's algorithm. Every
+    method but ``wang`` makes ``steps x per_class`` plain rows per class (or ``budget`` in all).
+    ``learner`` is the model ``predict`` uses and the one ``auto`` / ``search`` make the set
+    for (``None``: the first of ``arch``, and ``auto`` chooses for all default learners).
+
+    Other parameters mirror :class:`tabdistill.DistillConfig` (``arch`` a comma-separated string);
     ``budget`` (total synthetic rows) replaces ``per_class`` when given; ``outer_epochs=None``
     runs about 600 outer steps. The defaults are those of ``tabdistill compare`` (10 steps of
     one row per class, 3 internal epochs), not the paper's larger set. ``missing`` and
@@ -49,17 +58,22 @@ class Distiller(ClassifierMixin, BaseEstimator):
     Fitted attributes: ``distilled_`` (:class:`~tabdistill.DistilledData`, all restarts),
     ``synthetic_X_`` (restart 0's rows in the model's space, ``[rows, d]``), ``synthetic_y_``
     (their labels, in ``classes_``), ``synthetic_frame_`` (the rows in the original columns),
-    ``learning_rates_`` (restart 0's learned lrs, ``[steps * epochs]``), ``classes_``,
+    ``learning_rates_`` (restart 0's learned lrs, ``[steps * epochs]``; empty for plain rows),
+    ``method_`` (the method that made the set: ``auto``'s choice), ``method_choice_`` (``auto``'s
+    validation scores, else ``None``), ``classes_``,
     ``transformer_`` (the fitted preprocessing, a :class:`~tabdistill.schema.Schema`),
     ``preprocessing_``, ``n_features_in_`` (and ``feature_names_in_`` for
     DataFrames), ``compression_ratio_`` (rows seen per synthetic row) and ``model_`` (the net
     behind ``predict``).
     """
 
-    def __init__(self, *, arch="mlp2", steps=10, epochs=3, per_class=1, budget=None, models=3,
-                 outer_epochs=None, batch_size=64, outer_lr=0.01, init_lr=0.02,
+    def __init__(self, *, method="auto", learner=None, arch="mlp2", steps=10, epochs=3,
+                 per_class=1, budget=None, models=3, outer_epochs=None, batch_size=64,
+                 outer_lr=0.01, init_lr=0.02,
                  learn_labels=False, restarts=1, missing="impute",
                  max_categories=MAX_CATEGORIES, random_state=0):
+        self.method = method
+        self.learner = learner
         self.arch = arch
         self.steps = steps
         self.epochs = epochs
@@ -101,17 +115,29 @@ class Distiller(ClassifierMixin, BaseEstimator):
             preprocessing=self.preprocessing_, transformer=self.transformer_,
         )
         config = self._config(len(Xt))
-        self.distilled_ = distill(dataset, config)
+        learner = self.learner if self.learner is not None else config.arch[0]
+        parse_learner(learner)
+        self.method_choice_ = None
+        if self.method == "wang":
+            self.distilled_ = distill(dataset, config)
+        else:
+            self.distilled_, self.method_choice_ = make_distilled(
+                dataset, self.method, config.steps * config.per_class,
+                restarts=config.restarts, seed=config.seed, nets=config.arch,
+                learner=self.learner if self.method == "auto" else learner)
+        self.method_ = self.distilled_.method
         first = self.distilled_.x[0]
         self.synthetic_X_ = first.reshape(-1, first.shape[-1])
         self.synthetic_y_ = self.classes_[np.asarray(self.distilled_.labels).reshape(-1)]
         self.learning_rates_ = np.asarray(self.distilled_.lrs[0])
         self.compression_ratio_ = len(Xt) / n_synthetic(config, len(self.classes_))
-        self.model_ = fit_distilled(config.arch[0], self.distilled_, restart=0,
-                                    seed=config.seed)
+        self.model_ = fit_distilled(learner, self.distilled_, restart=0, seed=config.seed)
         return self
 
     def _config(self, n_rows: int) -> DistillConfig:
+        if self.method not in METHODS or self.method == "full":
+            raise ValueError(f"method is {self.method!r}; expected one of "
+                             f"{', '.join(m for m in METHODS if m != 'full')}")
         seed = self.random_state if self.random_state is not None else 0
         if not isinstance(seed, int | np.integer):
             raise ValueError(f"random_state is {seed!r}; expected an int or None")
@@ -165,12 +191,12 @@ class Distiller(ClassifierMixin, BaseEstimator):
         return transform(self.transformer_, self._check_X(X, reset=False))
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities from the net trained on the distilled set."""
+        """Class probabilities from the model trained on the distilled set."""
         X = self._prepared(X)
         return self.model_.predict_proba(X)
 
     def predict(self, X) -> np.ndarray:
-        """Classes from the net trained on the distilled set."""
+        """Classes from the model trained on the distilled set."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 

@@ -37,7 +37,8 @@ def original_features(X: np.ndarray, schema: Schema | None, feature_names=None, 
 
 def synthetic_frame(distilled, manifest: dict, schema: Schema | None, *, soft: bool = False,
                     restarts=None) -> pd.DataFrame:
-    """All synthetic rows of the chosen restarts (default all) as one original-space table."""
+    """All synthetic rows of the chosen restarts (default all) as one original-space table
+    (with each row's step and lrs where the set has a learned schedule)."""
     info = manifest.get("dataset", {})
     classes = info.get("classes") or list(range(distilled.n_classes))
     label = info.get("preprocessing", {}).get("target") or info.get("target") or "label"
@@ -49,12 +50,13 @@ def synthetic_frame(distilled, manifest: dict, schema: Schema | None, *, soft: b
         X = distilled.x[r].reshape(steps * per_step, -1)
         frame = original_features(X, schema, info.get("feature_names"), soft=soft)
         frame[label] = [classes[i] for i in hard_labels(distilled, r)]
-        step = np.repeat(np.arange(steps), per_step)
-        frame["step"] = step
-        lrs = distilled.lrs[r].reshape(epochs, steps)
-        frame["lr"] = lrs[0][step]
-        for e in range(1, epochs):
-            frame[f"lr_epoch_{e + 1}"] = lrs[e][step]
+        if distilled.has_schedule:  # which step each row belongs to, and its lrs
+            step = np.repeat(np.arange(steps), per_step)
+            frame["step"] = step
+            lrs = distilled.lrs[r].reshape(epochs, steps)
+            frame["lr"] = lrs[0][step]
+            for e in range(1, epochs):
+                frame[f"lr_epoch_{e + 1}"] = lrs[e][step]
         frame["restart"] = distilled.restart_ids[r]
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)

@@ -148,7 +148,9 @@ def save(path: str | Path, distilled: DistilledData, manifest: dict | None = Non
         "config": dataclasses.asdict(distilled.config),
         "n_classes": distilled.n_classes,
         "restart_ids": list(distilled.restart_ids),
-        "final_outer_loss": [float(v) for v in distilled.loss_history[:, -1]],
+        "method": distilled.method,
+        "final_outer_loss": [float(v) for v in distilled.loss_history[:, -1]]
+        if distilled.loss_history.shape[-1] else None,
         "seconds": round(distilled.seconds, 3),
         "versions": versions(),
         **(manifest or {}),
@@ -185,6 +187,7 @@ def load(path: str | Path) -> tuple[DistilledData, dict]:
         config=config,
         restart_ids=tuple(manifest["restart_ids"]),
         seconds=float(manifest.get("seconds", 0.0)),
+        method=manifest.get("method", "wang"),
     )
     return data, manifest
 
@@ -287,6 +290,10 @@ def check_manifest(m) -> None:
         _whole(r, "a restart id", 0)
     if m["preprocess"] not in (None, PREPROCESS):
         raise ValueError(f"preprocess is {m['preprocess']!r}, expected {PREPROCESS!r} or null")
+    from .methods import METHODS
+
+    if m.get("method", "wang") not in METHODS:
+        raise ValueError(f"method is {m.get('method')!r}, expected one of {', '.join(METHODS)}")
     if not isinstance(m.get("seconds", 0.0), int | float):
         raise TypeError("seconds is not a number")
     info = m.get("dataset", {})
@@ -309,11 +316,15 @@ def check_manifest(m) -> None:
 def check_arrays(arrays: dict, manifest: dict) -> None:
     """Raises ``ValueError`` unless the arrays have the types and shapes the manifest says:
     x ``[R, s, P, d]``, targets ``[R, s, P, K]``, labels ``[s, P]`` (classes), lrs
-    ``[R, s * epochs]``, loss_history ``[R, T]``."""
+    ``[R, s * epochs]``, loss_history ``[R, T]``; a set of plain rows (any method but
+    ``wang``) is one batch of any number of rows with no lrs: ``s = 1``, lrs ``[R, 0]``."""
     config, n_classes = manifest["config"], manifest["n_classes"]
     R, s, P = len(manifest["restart_ids"]), config["steps"], config["per_class"] * n_classes
+    n_lrs = s * config["epochs"]
+    if manifest.get("method", "wang") != "wang":
+        s, P, n_lrs = 1, arrays["labels"].shape[-1], 0
     expected = {"x": (R, s, P, manifest["n_features"]), "targets": (R, s, P, n_outputs(n_classes)),
-                "labels": (s, P), "lrs": (R, s * config["epochs"]), "loss_history": (R, None)}
+                "labels": (s, P), "lrs": (R, n_lrs), "loss_history": (R, None)}
     for name, shape in expected.items():
         a = arrays[name]
         kind = "i" if name == "labels" else "f"

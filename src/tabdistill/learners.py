@@ -16,7 +16,8 @@ How each is trained:
   that lacks some classes (a small random subset can) trains on the classes it has; a set of
   one class predicts it everywhere.
 * nets trained on a distilled set follow its learned schedule (the steps in order, each with
-  its learned lr): that is what a distilled set is for.
+  its learned lr): that is what a distilled set is for. A set with no learned lrs (made by
+  any method but ``wang``) is plain rows.
 * nets trained on plain rows use one fixed recipe, :class:`NetRecipe` (Adam, 1000 steps of
   minibatches of 128 rows, lr 3e-3), whatever the set.
 """
@@ -235,21 +236,22 @@ def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
         return train_net(learner.arch, X, y, n_classes, seed=seed, recipe=recipe)
     present = np.unique(y)
     if len(present) == 1:
-        return _Constant(int(present[0]))
+        return _Constant(int(present[0]), n_classes)
     model = make_sklearn(learner.name, len(X), seed)
     # OpenMP threads fighting JAX's for 2 cores cost 10-50x. Tiny sets (one row per class) are
     # what this package makes: scikit-learn's warnings about them say nothing new.
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         # Classes renumbered 0..k-1 over those present (XGBoost insists), mapped back on predict.
-        return _Indexed(model.fit(X, np.searchsorted(present, y)), present.astype(np.int32))
+        return _Indexed(model.fit(X, np.searchsorted(present, y)), present.astype(np.int32),
+                        n_classes)
 
 
 def fit_distilled(learner: str | Learner, distilled, *, restart: int = 0, seed: int = 0,
                   strategy="raw"):
     """A learner trained on one restart of a distilled set (see the module doc for how)."""
     learner = parse_learner(learner)
-    if learner.is_net:
+    if learner.is_net and distilled.has_schedule:
         return train_net_distilled(distilled, learner.arch, restart=restart, seed=seed,
                                    strategy=strategy)
     X, y = pooled_rows(distilled, restart)
@@ -264,15 +266,18 @@ class _Indexed:
 
     model: object
     classes: np.ndarray
+    n_classes: int
 
     def predict(self, X):
         with threadpool_limits(1):
             return self.classes[np.asarray(self.model.predict(X)).astype(np.int64)]
 
     def predict_proba(self, X):
-        """Probabilities of the classes the model was trained on (``classes``), in order."""
+        """``[rows, n_classes]`` probabilities (zero for classes the set lacked)."""
+        proba = np.zeros((len(X), self.n_classes))
         with threadpool_limits(1):
-            return self.model.predict_proba(X)
+            proba[:, self.classes] = self.model.predict_proba(X)
+        return proba
 
 
 @dataclass(frozen=True)
@@ -280,6 +285,10 @@ class _Constant:
     """What a learner becomes on a set of one class: that class, everywhere."""
 
     label: int
+    n_classes: int
 
     def predict(self, X):
         return np.full(len(X), self.label, np.int32)
+
+    def predict_proba(self, X):
+        return np.eye(self.n_classes)[self.predict(X)]

@@ -16,6 +16,10 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   swaps single rows for other centroids or real rows of the same class and keeps a swap when
   the validation score does not drop (:data:`SEARCH_PROPOSALS` tries). Trees and neighbours
   get rows they score well with, not rows made for a net.
+* ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
+  (see :func:`choose_method`), for one learner, or for all the default learners at once (then
+  among the methods not tuned to one learner); then makes the chosen method's set from the
+  whole train part.
 * ``wang``: the paper's distillation (Wang et al. 2018, as studied by Medvedev & D'yakonov):
   ``steps`` synthetic batches of ``per_class`` rows of each class with ``steps x per_class =
   rows_per_class`` (``steps`` the largest divisor of the budget up to 10), 3 internal epochs, 3
@@ -26,6 +30,7 @@ The balanced methods keep all of a class's rows when it has no more than the bud
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -51,6 +56,7 @@ class ReducedSet:
     y: np.ndarray  # [rows] int32 class indices
     distilled: DistilledData | None = None
     restart: int = 0  # which restart of ``distilled`` this set is
+    choice: dict | None = None  # ``auto``: the method chosen and the validation scores
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,15 @@ class Method:
 
 
 def stratified_subset(X, y, n_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A random subset of ``n_rows`` rows with the class proportions of ``y``."""
-    idx, _ = train_test_split(np.arange(len(y)), train_size=n_rows, stratify=y,
-                              random_state=seed)
+    """A random subset of ``n_rows`` rows with the class proportions of ``y`` (each class's
+    count rounded by largest remainder, so that it does not depend on the seed), by class."""
+    counts = np.bincount(y)
+    share = n_rows * counts / counts.sum()
+    take = np.floor(share).astype(int)
+    take[np.argsort(take - share, kind="stable")[:n_rows - take.sum()]] += 1
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:k]
+                          for c, k in enumerate(take)])
     return X[idx], y[idx]
 
 
@@ -104,7 +116,7 @@ def _full(dataset: Dataset, rows_per_class, restarts, seed, nets):
 
 def _random(dataset: Dataset, rows_per_class, restarts, seed, nets):
     del nets  # Rows need no architecture.
-    n_rows = rows_per_class * dataset.n_classes
+    n_rows = min(rows_per_class * dataset.n_classes, len(dataset.y_train))
     return [ReducedSet(*stratified_subset(dataset.X_train, dataset.y_train, n_rows, seed + r))
             for r in restarts]
 
@@ -167,9 +179,110 @@ def search_rows(X, y, learner, n_classes: int, rows_per_class: int, seed: int, *
 
 def _search(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
     del nets  # The set is made for ``learner``, whatever it is.
+    if learner is None:
+        raise TabdistillError("method search makes a set for one learner; expected one named "
+                              "(--learner)")
     return [ReducedSet(*search_rows(dataset.X_train, dataset.y_train, learner,
                                     dataset.n_classes, rows_per_class, seed + r)[:2])
             for r in restarts]
+
+
+AUTO_CANDIDATES = ("search", "kmeans", "random-balanced")  # in order of preference
+AUTO_VALIDATION = 0.25  # share of the train part the choice is scored on
+AUTO_MARGIN = 0.01  # a later candidate is chosen only when it scores more than this higher
+
+
+def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learners,
+                  candidates: Sequence[str] = AUTO_CANDIDATES) -> dict:
+    """The ``auto`` choice: each candidate makes a set from the train part less a validation
+    part (:data:`AUTO_VALIDATION`, stratified) and is scored by the mean balanced accuracy of
+    ``learners`` on the validation part. The first candidate within :data:`AUTO_MARGIN` of the
+    best score wins: a small validation part is noisy, so the order of preference (the
+    stronger methods on the development suite first) decides near-ties. Returns
+    ``{"method": name, "validation": {name: score}}``."""
+    from dataclasses import replace
+
+    from sklearn.metrics import balanced_accuracy_score
+
+    from .learners import fit, fit_distilled
+
+    X_fit, X_val, y_fit, y_val = validation_split(dataset.X_train, dataset.y_train,
+                                                  AUTO_VALIDATION, seed)
+    part = replace(dataset, X_train=X_fit, y_train=y_fit, X_test=X_val, y_test=y_val)
+    scores = {}
+    for name in candidates:
+        method = METHODS[name]
+        values = []
+        for learner in learners:
+            extra = {"learner": learner} if method.per_learner else {}
+            if method.per_learner or not values:
+                made = method.make(part, rows_per_class, [0], seed, nets, **extra)[0]
+            model = (fit_distilled(learner, made.distilled, restart=0, seed=seed)
+                     if made.distilled is not None
+                     else fit(learner, made.X, made.y, part.n_classes, seed=seed))
+            values.append(balanced_accuracy_score(y_val, model.predict(X_val)))
+        scores[name] = float(np.mean(values))
+    top = max(scores.values())
+    best = next(n for n in candidates if scores[n] >= top - AUTO_MARGIN)
+    return {"method": best, "validation": scores}
+
+
+def _auto(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
+    from .learners import DEFAULT_LEARNERS
+
+    # A set for every learner is chosen among the methods that are not tuned to one.
+    learners = [learner] if learner is not None else list(DEFAULT_LEARNERS)
+    candidates = [c for c in AUTO_CANDIDATES if learner is not None or not METHODS[c].per_learner]
+    choice = choose_method(dataset, rows_per_class, seed + min(restarts), nets, learners,
+                           candidates)
+    method = METHODS[choice["method"]]
+    extra = {"learner": learner} if method.per_learner else {}
+    return [dataclasses.replace(made, choice=choice)
+            for made in method.make(dataset, rows_per_class, restarts, seed, nets, **extra)]
+
+
+def rows_as_distilled(sets: Sequence[ReducedSet], dataset: Dataset, method: str, *,
+                      rows_per_class: int, seed: int, nets: Sequence[str] = ("mlp2",),
+                      seconds: float = 0.0) -> DistilledData:
+    """Sets of plain rows, one per restart, as a distilled set: one batch of rows (ordered
+    by class) and no learned lrs, so that every method writes the same directory."""
+    from .config import DistillConfig
+    from .models import one_hot_targets
+
+    order = [np.argsort(r.y, kind="stable") for r in sets]
+    labels = [r.y[o] for r, o in zip(sets, order, strict=True)]
+    if any(not np.array_equal(labels[0], y) for y in labels[1:]):
+        raise TabdistillError(f"the restarts of {method} made sets of different class counts; "
+                              "expected the same classes in every restart")
+    x = np.stack([r.X[o] for r, o in zip(sets, order, strict=True)])[:, None].astype(np.float32)
+    nets = tuple(nets) or ("mlp2",)
+    config = DistillConfig(arch=nets, steps=1, epochs=1, per_class=rows_per_class,
+                           models=max(3, len(nets)), restarts=len(sets), seed=seed)
+    targets = np.asarray(one_hot_targets(labels[0], dataset.n_classes), np.float32)
+    return DistilledData(
+        x=x, targets=np.broadcast_to(targets, (len(sets), 1, *targets.shape)).copy(),
+        labels=labels[0][None].astype(np.int32), lrs=np.zeros((len(sets), 0), np.float32),
+        loss_history=np.zeros((len(sets), 0), np.float32), n_classes=dataset.n_classes,
+        config=config, restart_ids=tuple(range(len(sets))), seconds=seconds, method=method)
+
+
+def make_distilled(dataset: Dataset, method: str, rows_per_class: int, *, restarts: int = 1,
+                   seed: int = 0, nets: Sequence[str] = ("mlp2",), learner: str | None = None):
+    """Any method's sets for ``restarts`` restarts as one :class:`DistilledData`, and the
+    ``auto`` choice (or ``None``). ``wang`` here takes :func:`wang_config`'s settings; the
+    ``distill`` command runs it with the user's settings instead."""
+    import time
+
+    m = METHODS[method]
+    start = time.perf_counter()
+    extra = {"learner": learner} if m.per_learner else {}
+    sets = m.make(dataset, rows_per_class, list(range(restarts)), seed, tuple(nets), **extra)
+    if sets[0].distilled is not None:
+        return sets[0].distilled, None
+    name = sets[0].choice["method"] if sets[0].choice else method
+    distilled = rows_as_distilled(sets, dataset, name, rows_per_class=rows_per_class,
+                                  seed=seed, nets=nets, seconds=time.perf_counter() - start)
+    return distilled, sets[0].choice
 
 
 def wang_config(dataset: Dataset, rows_per_class: int, nets: Sequence[str] = ("mlp2",)):
@@ -198,7 +311,7 @@ def _wang(dataset: Dataset, rows_per_class, restarts, seed, nets):
 METHODS = {
     m.name: m for m in (
         Method("full", "reference", _full, "the whole train part"),
-        Method("random", "coreset", _random, "stratified random rows"),
+        Method("random", "coreset", _random, "stratified random rows", version=2),
         Method("random-balanced", "coreset", _random_balanced,
                "the same number of random rows of each class"),
         Method("kmeans", "coreset", _kmeans, "per-class k-means centroids"),
@@ -207,6 +320,9 @@ METHODS = {
                "half", per_learner=True),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs"),
+        Method("auto", "distillation", _auto,
+               "search, kmeans or random-balanced for each learner, chosen on a validation "
+               "part of the train part", per_learner=True),
     )
 }
 

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .distill import METHOD_CHOICES
 from .options import add_data_options, dataset_from, positive_int, print_preprocessing
 
 
@@ -27,6 +28,10 @@ def add_parser(sub) -> None:
                       help="synthetic rows in total (default: 10 steps x 1 per class)")
     size.add_argument("--per-class", type=positive_int, default=None, metavar="K",
                       help="synthetic objects per class per step")
+    p.add_argument("--method", default="auto", choices=METHOD_CHOICES,
+                   help="how the distilled set is made: auto chooses, for each learner, among "
+                        "kmeans, random-balanced and search on a validation part of the train "
+                        "part; wang is the paper's algorithm (--steps ... --outer-epochs)")
     p.add_argument("--learners", default=",".join(DEFAULT_LEARNERS),
                    help="comma-separated learners: logreg, knn, rf, hgb and architectures")
     p.add_argument("--arch", default=None,
@@ -67,7 +72,7 @@ def run(args) -> int:
     if say:
         print_preprocessing(dataset, say)
     result = compare(dataset, config, learners=learners, restarts=args.restarts,
-                     seed=args.seed, progress=say)
+                     seed=args.seed, method=args.method, progress=say)
     if args.plot:
         with writing(Path(args.plot)), atomic_file(Path(args.plot), suffix=".png") as tmp:
             plot(result, tmp)

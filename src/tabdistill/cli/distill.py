@@ -7,6 +7,7 @@ import shutil
 import sys
 
 from ..config import DistillConfig
+from ..errors import TabdistillError
 from .evaluate import format_accuracy, summarize_quietly
 from .options import (
     add_data_options,
@@ -18,6 +19,7 @@ from .options import (
 )
 
 DEFAULTS = DistillConfig()
+METHOD_CHOICES = ("wang", "auto", "kmeans", "search", "random", "random-balanced")
 
 
 def add_parser(sub) -> None:
@@ -32,6 +34,14 @@ def add_parser(sub) -> None:
                         "digits) or a path to a CSV/TSV/Parquet file")
     add_data_options(p)
     d = DEFAULTS
+    p.add_argument("--method", default="wang", choices=METHOD_CHOICES,
+                   help="wang: the paper's algorithm (every option below); any other method "
+                        "makes plain rows, as many per class as steps x per-class (or --budget "
+                        "in all), that nets train on with the plain-rows recipe (see "
+                        "`tabdistill bench --help` for the methods)")
+    p.add_argument("--learner", default=None,
+                   help="the learner a per-learner method (search, auto) makes its set for "
+                        "(default for auto: a set for all of mlp2, logreg, knn, rf and hgb)")
     p.add_argument("--arch", default=",".join(d.arch),
                    help="architecture(s) of the internal models: linear, mlp2, mlp4 or "
                         "mlp:WIDTHxLAYERS[:ACT]; a comma-separated list spreads the models "
@@ -97,6 +107,9 @@ def run(args) -> int:
     from ..sizing import size_config, size_manifest
 
     check_output(args.out, directory=True)  # before the work, not after it
+    if args.method == "search" and args.learner is None:
+        raise TabdistillError("method search makes a set for one learner; expected one named "
+                              "with --learner")
     config = DistillConfig(
         arch=args.arch, steps=args.steps, epochs=args.epochs, per_class=args.per_class,
         models=args.models, outer_epochs=args.outer_epochs, batch_size=args.batch_size,
@@ -114,6 +127,8 @@ def run(args) -> int:
         note(f"the distilled set ({size['n_synthetic_rows']} rows) is not smaller than the "
              f"{size['n_train_rows']} train rows; --budget N or a smaller --per-class / --steps "
              "makes it smaller")
+    if args.method != "wang":
+        return run_rows(args, dataset, config, size)
     partial = partial_dir(args.out)
     if args.no_resume:
         shutil.rmtree(partial, ignore_errors=True)
@@ -153,3 +168,35 @@ def run(args) -> int:
 def note(text: str) -> None:
     """Prints a one-line note (module level, so that worker processes can be given it)."""
     print(f"note: {text}", flush=True)
+
+
+def run_rows(args, dataset, config, size) -> int:
+    """``distill --method M`` for a method of plain rows: no outer loop, so nothing to resume."""
+    from ..io import save, writing
+    from ..learners import parse_learner
+    from ..methods import make_distilled
+
+    if args.learner is not None:
+        parse_learner(args.learner)  # fail before the work
+    rows_per_class = config.steps * config.per_class
+    with writing(args.out):
+        distilled, choice = make_distilled(dataset, args.method, rows_per_class,
+                                           restarts=config.restarts, seed=config.seed,
+                                           nets=config.arch, learner=args.learner)
+        manifest = {**dataset_manifest(args, dataset), "size": size,
+                    "requested_method": args.method, "learner": args.learner}
+        if choice is not None:
+            manifest["auto"] = choice
+        out = save(args.out, distilled, manifest, transformer=dataset.transformer)
+    if choice is not None:
+        scores = ", ".join(f"{m} {v:.4f}" for m, v in choice["validation"].items())
+        print(f"auto chose {choice['method']} (validation balanced accuracy: {scores})")
+    print(f"made {dataset.name} with {distilled.method}: {distilled.n_restarts} restart(s) x "
+          f"{distilled.x.shape[2]} rows, {distilled.seconds:.1f} s -> {out}")
+    if args.eval_inits > 0:
+        from .evaluate import evaluate_learners
+        learners = [args.learner] if args.learner else list(config.arch)
+        for s in evaluate_learners(distilled, dataset, learners, seed=config.seed):
+            print(f"  {s['learner']:>8} trained on it: test accuracy {s['accuracy_mean']:.3f} "
+                  f"± {s['accuracy_std']:.3f} over {s['n']} restart(s)")
+    return 0

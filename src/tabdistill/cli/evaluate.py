@@ -44,6 +44,12 @@ def run(args) -> int:
     if args.learners:
         return run_learners(args, distilled, dataset)
     arch = args.arch or distilled.config.arch[0]
+    if not distilled.has_schedule:
+        print(f"note: {args.dir} holds plain rows ({distilled.method}), no learned schedule: "
+              f"{arch} trains on them with the plain-rows recipe (Adam), once per restart",
+              file=sys.stderr)
+        args.learners = arch
+        return run_learners(args, distilled, dataset)
     summary = summarize_quietly(evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
                                          strategy=strategy_from(args, args.strategy),
                                          inits=args.inits,
