@@ -296,3 +296,22 @@ def test_sigterm_stops_workers_at_once_and_the_rerun_goes_on(tmp_path):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert (summary["cells_reused"], summary["cells_computed"]) == (2, 2)
+
+
+def test_auto_cells_record_their_choice(tmp_path):
+    out = tmp_path / "out"
+    assert main(["bench", "wine", "--rows-per-class", "2", "--methods", "random,kmeans,auto",
+                 "--learners", "knn,logreg", "--restarts", "2", "--out", str(out),
+                 "--quiet"]) == 0
+    results = pd.read_csv(out / "results.csv")
+    auto = results[results.method == "auto"]
+    assert len(auto) == 2 * 2 and auto.chosen.isin(["search", "kmeans", "random-balanced"]).all()
+    assert results[results.method != "auto"].chosen.isna().all()
+    cell = json.loads(next((out / "cells" / "wine" / "auto").glob("2-r0-*.json")).read_text())
+    for learner, scores in cell["learners"].items():
+        top = max(scores["validation"].values())
+        assert scores["validation"][scores["chosen"]] >= top - 0.01, learner
+    summary = json.loads((out / "summary.json").read_text())
+    counted = {(c["learner"], c["chosen"]): c["count"] for c in summary["auto_choices"]}
+    assert counted == auto.groupby(["learner", "chosen"]).size().to_dict()
+    assert "What `auto` chose" in (out / "summary.md").read_text()

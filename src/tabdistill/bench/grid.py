@@ -30,7 +30,7 @@ from .suite import Table
 
 PROTOCOL = 1  # bump when a change makes cached cells stale
 COLUMNS = ("dataset", "rows_per_class", "method", "learner", "restart", "accuracy",
-           "balanced_accuracy", "n_rows", "n_train", "seconds_make", "seconds_fit")
+           "balanced_accuracy", "n_rows", "n_train", "seconds_make", "seconds_fit", "chosen")
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,9 @@ def run_task(task: Task) -> list[dict]:
                 "seconds_make": seconds_make,
                 "seconds_fit": time.perf_counter() - t0,
             }
+            if reduced.choice is not None:  # auto: what it chose, and on what scores
+                scores[learner.name]["chosen"] = reduced.choice["method"]
+                scores[learner.name]["validation"] = reduced.choice["validation"]
         cell = {"key": task.key(restart), "dataset": task.table.name,
                 "rows_per_class": task.rows_per_class, "method": task.method,
                 "restart": restart, "n_train": int(len(dataset.y_train)), "learners": scores}

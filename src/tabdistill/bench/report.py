@@ -120,6 +120,14 @@ def render_markdown(summary: dict, figures: list[tuple[str, str]], *, command: s
                 [r["method"], r["learner"], f"{r['wins']} / {r['ties']} / {r['losses']}",
                  f"{r['at_least']}/{r['tables']}", f"{r['better']}/{r['tables']}",
                  f"{r['mean_difference']:+.3f}"] for r in rows]) + [""]
+        picks = [c for c in s.get("auto_choices", []) if c["rows_per_class"] == rpc]
+        if picks:
+            out += ["What `auto` chose (models trained on its sets, tables x restarts):", ""]
+            names = sorted({c["chosen"] for c in picks})
+            out += _table(["learner", *names], [
+                [learner, *(str(sum(c["count"] for c in picks if c["learner"] == learner
+                                    and c["chosen"] == n)) for n in names)]
+                for learner in learners if any(c["learner"] == learner for c in picks)]) + [""]
     spent = s["time_spent"]
     out += ["## Time", "", f"Computing every cell took {spent['total']:.0f} s of CPU-bound "
             "work (one core each), spent as follows (seconds):", ""]

@@ -136,6 +136,14 @@ def time_spent(results: pd.DataFrame) -> dict:
             "total": float(make.sum() + fit.sum())}
 
 
+def choices(results: pd.DataFrame) -> list[dict]:
+    """How often ``auto`` chose each method, per budget and learner (restarts x tables)."""
+    chosen = results[results.method == "auto"].dropna(subset=["chosen"])
+    counts = chosen.groupby(["rows_per_class", "learner", "chosen"]).size()
+    return [{"rows_per_class": rpc, "learner": learner, "chosen": name, "count": int(n)}
+            for (rpc, learner, name), n in counts.items()]
+
+
 def _once(results: pd.DataFrame) -> pd.DataFrame:
     """``results`` with ``full``'s rows, repeated under every budget, kept once."""
     full = results.method == "full"
@@ -161,6 +169,7 @@ def summarize_results(results: pd.DataFrame, *, notes=(), learners=None,
         "pairs": pairs.to_dict("records"),
         "timing": timing(results).to_dict("records"),
         "time_spent": time_spent(results),
+        "auto_choices": choices(results),
         "notes": list(notes),
         "definitions": {"min_gap": MIN_GAP, "tolerance": TOLERANCE,
                         "comparators": list(COMPARATORS)},
