@@ -209,17 +209,21 @@ def test_killed_run_resumes_and_loses_at_most_the_cells_in_flight(tmp_path):
             "--out", str(out), "--quiet"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.glob("cells/*/*/*.json")):
+    while time.monotonic() < deadline and not (out / "runs.json").exists():
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = len(list(out.glob("cells/*/*/*.json")))
     assert 1 <= before < 8  # wang runs first: its two restarts finish together
+    killed = json.loads((out / "runs.json").read_text())  # its time is recorded as it goes
+    assert len(killed) == 1 and 1 <= killed[0]["cells_computed"] <= before
     done = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["cells_reused"] == before
     assert summary["cells_reused"] + summary["cells_computed"] == 8
+    runs = json.loads((out / "runs.json").read_text())
+    assert [r["cells_computed"] for r in runs] == [killed[0]["cells_computed"], 8 - before]
 
 
 def test_suite_file_globs_defaults_and_names(tmp_path, table):

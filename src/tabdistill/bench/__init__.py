@@ -45,18 +45,27 @@ def run_bench(grid: Grid, out: str | Path, executor: Executor | None = None, *,
     cells, done = list(todo.cached), len(todo.cached)
     if progress is not None:
         progress(done, todo.total)
+    earlier = _read_runs(out)
+
+    def log_run() -> list[dict]:
+        # Rewritten as cells finish, so that a killed invocation's time is counted too.
+        run = {"seconds": round(time.perf_counter() - start, 1),
+               "cells_computed": done - len(todo.cached), "cells_reused": len(todo.cached),
+               "command": command}
+        atomic_write_text(out / "runs.json", json.dumps([*earlier, run], indent=1))
+        return [*earlier, run]
+
     for finished in (executor or SerialExecutor()).imap_unordered(run_task, todo.tasks):
         cells += finished
         done += len(finished)
+        log_run()
         if progress is not None:
             progress(done, todo.total)
     results = results_frame(cells, todo.budgets)
     atomic_write_text(out / "results.csv", results.to_csv(index=False))
     summary = summarize_results(results, notes=todo.notes, learners=grid.learners,
                                 seconds=time.perf_counter() - start)
-    runs = _log_run(out, {"seconds": round(time.perf_counter() - start, 1),
-                          "cells_computed": done - len(todo.cached),
-                          "cells_reused": len(todo.cached), "command": command})
+    runs = log_run()
     computing = [r for r in runs if r["cells_computed"] > 0]
     summary.update(cells_reused=len(todo.cached), cells_computed=done - len(todo.cached),
                    command=command, runs_computing=len(computing),
@@ -77,14 +86,10 @@ def run_bench(grid: Grid, out: str | Path, executor: Executor | None = None, *,
     return summary
 
 
-def _log_run(out: Path, run: dict) -> list[dict]:
-    """Appends this invocation to ``out/runs.json`` (wall time, cells computed); returns all."""
-    path = out / "runs.json"
+def _read_runs(out: Path) -> list[dict]:
+    """The invocations recorded in ``out/runs.json`` (wall time, cells computed)."""
     try:
-        runs = json.loads(path.read_text())
-        runs = [r for r in runs if isinstance(r, dict) and {"seconds", "cells_computed"} <= set(r)]
+        runs = json.loads((out / "runs.json").read_text())
+        return [r for r in runs if isinstance(r, dict) and {"seconds", "cells_computed"} <= set(r)]
     except (OSError, ValueError, TypeError):
-        runs = []
-    runs.append(run)
-    atomic_write_text(path, json.dumps(runs, indent=1))
-    return runs
+        return []
