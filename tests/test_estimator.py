@@ -59,7 +59,8 @@ def test_sklearn_check(estimator, check):
 
 
 @pytest.mark.slow
-@parametrize_with_checks([Distiller(**FAST)], expected_failed_checks=lambda e: EXPECTED_FAILED)
+@parametrize_with_checks([Distiller(**FAST), Distiller(steps=2, per_class=2)],
+                         expected_failed_checks=lambda e: EXPECTED_FAILED)
 def test_parametrize_with_checks(estimator, check):
     check(estimator)
 
