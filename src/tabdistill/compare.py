@@ -8,7 +8,7 @@ one vectorised distillation), a new random subset, new k-means seeds and new lea
 so the spread over restarts covers every source of chance.
 
 The distilled set is made by ``method`` (:mod:`.methods`): by default ``auto``, which chooses
-for each learner among k-means centroids, balanced random rows and the per-learner search on a
+for each learner among the per-learner search, k-means centroids and random rows on a
 validation part of the train part (never the test part); ``wang`` is the paper's algorithm.
 The verdict per learner is the paired difference in balanced accuracy between the distilled
 set and the better of random and k-means, with its 95% bootstrap interval.

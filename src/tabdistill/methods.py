@@ -187,7 +187,7 @@ def _search(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None
             for r in restarts]
 
 
-AUTO_CANDIDATES = ("search", "kmeans", "random-balanced")  # in order of preference
+AUTO_CANDIDATES = ("search", "kmeans", "random-balanced", "random")  # in order of preference
 AUTO_VALIDATION = 0.25  # share of the train part the choice is scored on
 AUTO_MARGIN = 0.01  # a later candidate is chosen only when it scores more than this higher
 
@@ -321,8 +321,8 @@ METHODS = {
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs"),
         Method("auto", "distillation", _auto,
-               "search, kmeans or random-balanced for each learner, chosen on a validation "
-               "part of the train part", per_learner=True),
+               "search, kmeans, random-balanced or random for each learner, chosen on a "
+               "validation part of the train part", per_learner=True, version=2),
     )
 }
 
