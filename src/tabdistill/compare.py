@@ -23,10 +23,11 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from .config import DistillConfig
 from .data import Dataset
-from .distill import distill
 from .errors import TabdistillError
+from .executor import Executor
 from .learners import DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled, parse_learners
 from .methods import kmeans_centroids, stratified_subset
+from .parallel import distill_restarts
 from .sizing import default_config, n_synthetic, size_config
 from .stats import format_estimate, summarize
 
@@ -85,6 +86,7 @@ def compare(
     seed: int = 0,
     recipe: NetRecipe | None = None,
     progress=None,
+    executor: Executor | None = None,
 ) -> Comparison:
     """Trains every learner on the four sets, ``restarts`` times, and scores it on the test part.
 
@@ -97,6 +99,7 @@ def compare(
       seed: base seed of the restarts.
       recipe: how nets are trained on plain rows (default :class:`NetRecipe`).
       progress: called with a line of text as each stage finishes.
+      executor: where slices of the distillation's restarts run (default: here, vectorised).
     """
     learners = parse_learners(learners)
     recipe = recipe or NetRecipe()
@@ -117,7 +120,7 @@ def compare(
     say = progress or (lambda _line: None)
     seconds = {}
     start = time.perf_counter()
-    distilled = distill(dataset, config)
+    distilled = distill_restarts(dataset, config, executor)
     seconds["distill"] = time.perf_counter() - start
     say(f"distilled {n_rows} rows x {restarts} restart(s) in {seconds['distill']:.1f} s")
 
