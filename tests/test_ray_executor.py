@@ -5,8 +5,10 @@ errors for a missing cluster or a missing Ray."""
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -137,3 +139,51 @@ def test_distilled_restarts_on_ray_are_the_local_ones(executor, tmp_path):
     assert sorted(local.files) == sorted(on_ray.files)
     for name in local.files:
         np.testing.assert_array_equal(local[name], on_ray[name], err_msg=name)
+
+
+@pytest.mark.slow  # a Ray of its own and a distillation: about 40 s
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads processes from /proc")
+def test_sigterm_stops_the_ray_task_in_flight(tmp_path):
+    """SIGTERM to a bench --executor ray run while its task runs: exit 130 (not Ray's own exit
+    or crash report), the task stopped before it saved anything, its worker gone."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tabdistill.cli", "bench", "digits", "--rows-per-class", "2",
+         "--methods", "wang", "--learners", "logreg", "--restarts", "2", "--executor", "ray",
+         "--out", str(out), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    workers = []
+    while time.monotonic() < deadline and not workers and proc.poll() is None:
+        workers = [pid for pid in _descendants(proc.pid) if _title(pid) == "ray::run_task"]
+        time.sleep(0.1)
+    assert workers, "no Ray worker ran the task"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "SIGTERM received" not in err
+    assert not list(out.glob("cells/digits/*/*.json"))  # stopped, not left to finish
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _descendants(root: int) -> list[int]:
+    parents = {}
+    for stat in os.listdir("/proc"):
+        try:
+            fields = Path(f"/proc/{stat}/stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(stat)] = int(fields[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _title(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().split("\0")[0].strip()
+    except OSError:
+        return ""

@@ -14,7 +14,9 @@ import contextlib
 import itertools
 import logging
 import os
+import signal
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
 
 from .errors import TabdistillError
@@ -105,6 +107,7 @@ def ray_executor(address: str | None = None, workers: int | None = None):
     # Ray logs each step of starting and joining, and the errors of tasks a stopped run no
     # longer waits for; what matters reaches the caller as an exception.
     logging.getLogger("ray").setLevel(logging.CRITICAL)
+    sigterm = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(address=address or "local", include_dashboard=False, configure_logging=False,
                  log_to_driver=True)  # workers' notes and warnings reach the terminal
@@ -112,6 +115,10 @@ def ray_executor(address: str | None = None, workers: int | None = None):
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TabdistillError(f"cannot join the Ray cluster at {address} ({first}); expected "
                               "the address that ray start --head printed") from None
+    # Ray's SIGTERM handlers (its own, then a crash report over it) exit without cleaning up;
+    # the caller's stops the run as Ctrl-C does (see the CLI's main).
+    if sigterm is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, sigterm)
     try:
         yield RayExecutor(workers)
     finally:
