@@ -113,8 +113,11 @@ def ray_executor(address: str | None = None, workers: int | None = None):
                  log_to_driver=True)  # workers' notes and warnings reach the terminal
     except ConnectionError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        # Ray sends its token only where RAY_AUTH_MODE=token says so, never by default.
+        hint = "" if os.environ.get("RAY_AUTH_MODE") else "; RAY_AUTH_MODE=token if it asks " \
+            "for a token"
         raise TabdistillError(f"cannot join the Ray cluster at {address} ({first}); expected "
-                              "the address that ray start --head printed") from None
+                              f"the address that ray start --head printed{hint}") from None
     # Ray's SIGTERM handlers (its own, then a crash report over it) exit without cleaning up;
     # the caller's stops the run as Ctrl-C does (see the CLI's main).
     if sigterm is not None and threading.current_thread() is threading.main_thread():
