@@ -80,6 +80,15 @@ def test_a_killed_worker_is_retried_and_map_loses_nothing(executor, tmp_path):
     assert marker.exists()  # the worker really died once
 
 
+@pytest.mark.slow  # a worker started and killed 4 times: about 10 s
+def test_a_task_whose_worker_always_dies_fails_in_one_line(executor):
+    def die(x):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(TabdistillError, match="a task failed on Ray after 3 retries"):
+        executor.map(die, [0])
+
+
 def test_an_error_in_a_task_is_raised_as_itself(executor):
     def fail(x):
         raise TabdistillError(f"task {x} failed")

@@ -91,6 +91,11 @@ def _result(ray, ref):
         if isinstance(err.cause, Exception):
             raise err.cause from None
         raise
+    except ray.exceptions.RayError as err:  # its worker died at every try, or Ray itself failed
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise TabdistillError(f"a task failed on Ray after {RETRIES} retries "
+                              f"({type(err).__name__}: {first}); expected it to finish (Ray's "
+                              "logs on each machine: /tmp/ray/session_latest/logs)") from None
 
 
 @contextlib.contextmanager
