@@ -61,6 +61,9 @@ class RayExecutor:
         tasks still in flight, stopping the running ones at once (what they saved stays)."""
         ray = import_ray()
         env = {name: os.environ[name] for name in WORKER_ENV if name in os.environ}
+        # A worker's progress bars would reach the terminal line by line, mangled, beside the
+        # bar of finished tasks here; what else the tasks print (notes, warnings) does reach it.
+        env["TQDM_DISABLE"] = "1"
         remote = ray.remote(num_cpus=1, max_retries=RETRIES,
                             runtime_env={"env_vars": env})(fn)
         waiting = enumerate(tasks)
@@ -115,7 +118,7 @@ def ray_executor(address: str | None = None, workers: int | None = None):
     sigterm = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(address=address or "local", include_dashboard=False, configure_logging=False,
-                 log_to_driver=True)  # workers' notes and warnings reach the terminal
+                 log_to_driver=True)
     except ConnectionError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         # Ray sends its token only where RAY_AUTH_MODE=token says so, never by default.
