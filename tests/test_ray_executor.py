@@ -42,12 +42,14 @@ def one_line_error(capsys) -> str:
     return err
 
 
-def test_no_cluster_at_the_address_is_one_line_and_exit_2(capsys):
+def test_no_cluster_at_the_address_is_one_line_and_exit_2(tmp_path, capsys):
     address = f"127.0.0.1:{unused_port()}"
     assert main(["bench", "iris", "--methods", "random", "--learners", "logreg",
-                 "--executor", "ray", "--ray-address", address, "--quiet"]) == 2
+                 "--executor", "ray", "--ray-address", address, "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 2
     err = one_line_error(capsys)
     assert f"no Ray cluster at {address}" in err
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("argv, expected", [
