@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,6 +26,7 @@ from tabdistill.ray_executor import RayExecutor, import_ray, ray_executor  # noq
 @pytest.fixture(scope="module")
 def executor():
     """A local Ray for the module; the commands run in it join it."""
+    jax.numpy.zeros(1).block_until_ready()  # JAX running when Ray starts, as in a whole suite
     with ray_executor(None) as ex:
         yield ex
 

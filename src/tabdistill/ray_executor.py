@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 
 from .errors import TabdistillError
@@ -117,8 +118,11 @@ def ray_executor(address: str | None = None, workers: int | None = None):
     logging.getLogger("ray").setLevel(logging.CRITICAL)
     sigterm = signal.getsignal(signal.SIGTERM)
     try:
-        ray.init(address=address or "local", include_dashboard=False, configure_logging=False,
-                 log_to_driver=True)
+        with warnings.catch_warnings():
+            # Ray starts its processes by fork and exec; JAX, if running, warns at every fork.
+            warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
+            ray.init(address=address or "local", include_dashboard=False,
+                     configure_logging=False, log_to_driver=True)
     except ConnectionError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         # Ray sends its token only where RAY_AUTH_MODE=token says so, never by default.
