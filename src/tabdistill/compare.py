@@ -29,11 +29,12 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from .config import DistillConfig
 from .data import Dataset
-from .distill import distill
 from .errors import TabdistillError
+from .executor import Executor
 from .learners import DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled, parse_learners
 from .methods import METHODS as ALL_METHODS
 from .methods import kmeans_centroids, make_distilled, stratified_subset
+from .parallel import distill_restarts
 from .sizing import default_config, n_synthetic, size_config
 from .stats import format_estimate, paired_difference, summarize
 
@@ -97,6 +98,7 @@ def compare(
     recipe: NetRecipe | None = None,
     method: str = "auto",
     progress=None,
+    executor: Executor | None = None,
 ) -> Comparison:
     """Trains every learner on the four sets, ``restarts`` times, and scores it on the test part.
 
@@ -112,6 +114,7 @@ def compare(
       method: how the distilled set is made (:data:`.methods.METHODS`); a per-learner method
         (``auto``, ``search``) makes one for each learner.
       progress: called with a line of text as each stage finishes.
+      executor: where slices of ``wang``'s restarts run (default: here, vectorised).
     """
     learners = parse_learners(learners)
     recipe = recipe or NetRecipe()
@@ -138,7 +141,8 @@ def compare(
     per_class = config.steps * config.per_class
     made = {}  # learner name -> (distilled set, auto's choice or None)
     if method == "wang":
-        made = dict.fromkeys((lr.name for lr in learners), (distill(dataset, config), None))
+        made = dict.fromkeys((lr.name for lr in learners),
+                             (distill_restarts(dataset, config, executor), None))
     elif ALL_METHODS[method].per_learner:
         made = {lr.name: make_distilled(dataset, method, per_class, restarts=restarts,
                                         seed=seed, nets=config.arch, learner=lr.name)

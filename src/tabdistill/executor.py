@@ -1,8 +1,8 @@
 """The seam for parallel work (restarts, sweeps, evaluations): an executor maps a function
 over independent tasks. ``serial`` runs them here; ``processes`` fans them out over local
 worker processes, each a single-threaded XLA runtime pinned to a core of its own (on a small
-CPU, two such processes do twice the work of one two-threaded one). Another engine (a Ray
-cluster) plugs in by implementing ``map``.
+CPU, two such processes do twice the work of one two-threaded one). :mod:`.ray_executor` runs
+the same tasks on a Ray cluster.
 """
 
 from __future__ import annotations

@@ -9,8 +9,11 @@ from tqdm.auto import tqdm
 
 @contextlib.contextmanager
 def progress_bar(total: int, desc: str, *, disable: bool = False):
-    """Yields a ``progress(done, total, loss)`` callback that drives a tqdm bar on stderr."""
-    with tqdm(total=total, desc=desc, unit="epoch", disable=disable, leave=False) as bar:
+    """Yields a ``progress(done, total, loss)`` callback that drives a tqdm bar on stderr
+    (none where ``TQDM_DISABLE=1``, as in Ray's workers)."""
+    # Not disable=False: that would override the TQDM_DISABLE environment variable.
+    off = {"disable": True} if disable else {}
+    with tqdm(total=total, desc=desc, unit="epoch", leave=False, **off) as bar:
 
         def update(done: int, _total: int, loss: float) -> None:
             bar.update(done - bar.n)

@@ -13,7 +13,7 @@ DEFAULT_LEARNERS = ("mlp2", "logreg", "knn", "rf", "hgb", "xgb")
 
 
 def add_parser(sub) -> None:
-    from ..cli.options import positive_int, positive_ints
+    from ..cli.options import add_executor_options, positive_int, positive_ints
 
     p = sub.add_parser(
         "bench", help="every method, budget and learner on a suite of tables",
@@ -49,8 +49,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="base seed of the restarts (default: 0)")
     p.add_argument("--out", default="bench-results", metavar="DIR",
                    help="output directory and cache of finished cells (default: bench-results)")
-    p.add_argument("--workers", type=positive_int, default=1,
-                   help="processes to run cells in, each pinned to a core (default: 1)")
+    add_executor_options(p, "tasks (a table, budget and method each)", local_default=1)
     p.add_argument("--publish", metavar="FILE", default=None,
                    help="also write the Markdown summary to FILE, figures in a folder beside it")
     p.add_argument("--json", action="store_true", help="print summary.json")
@@ -61,8 +60,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from tqdm.auto import tqdm
 
+    from ..cli.options import executor_from
     from ..errors import TabdistillError
-    from ..executor import get_executor
     from ..learners import make_sklearn, parse_learners
     from ..methods import parse_methods
     from . import Grid, load_suite, run_bench, tables_from_args
@@ -84,13 +83,14 @@ def run(args) -> int:
                 methods=methods, learners=tuple(lr.name for lr in learners),
                 restarts=args.restarts, seed=args.seed)
     command = "tabdistill " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else ""
-    with tqdm(desc="bench", unit="cell", disable=args.quiet, leave=False) as bar:
+    with executor_from(args) as executor, \
+            tqdm(desc="bench", unit="cell", disable=args.quiet, leave=False) as bar:
 
         def progress(done, total):
             bar.total = total
             bar.update(done - bar.n)
 
-        summary = run_bench(grid, args.out, get_executor(args.workers), progress=progress,
+        summary = run_bench(grid, args.out, executor, progress=progress,
                             command=command, publish=args.publish)
     if args.json:
         print(json.dumps(summary))

@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 
 from .distill import METHOD_CHOICES
-from .options import add_data_options, dataset_from, positive_int, print_preprocessing
+from .options import (
+    add_data_options,
+    add_executor_options,
+    dataset_from,
+    executor_from,
+    positive_int,
+    print_preprocessing,
+)
 
 
 def add_parser(sub) -> None:
@@ -47,6 +54,7 @@ def add_parser(sub) -> None:
     p.add_argument("--restarts", type=positive_int, default=5,
                    help="repetitions of everything (distillation, subsets, learner seeds)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the restarts")
+    add_executor_options(p, "slices of the distillation's restarts", local_default=1)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="also draw the comparison as a bar chart (PNG)")
@@ -71,8 +79,9 @@ def run(args) -> int:
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     if say:
         print_preprocessing(dataset, say)
-    result = compare(dataset, config, learners=learners, restarts=args.restarts,
-                     seed=args.seed, method=args.method, progress=say)
+    with executor_from(args) as executor:
+        result = compare(dataset, config, learners=learners, restarts=args.restarts,
+                         seed=args.seed, method=args.method, progress=say, executor=executor)
     if args.plot:
         with writing(Path(args.plot)), atomic_file(Path(args.plot), suffix=".png") as tmp:
             plot(result, tmp)

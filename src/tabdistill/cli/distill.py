@@ -11,8 +11,10 @@ from ..errors import TabdistillError
 from .evaluate import format_accuracy, summarize_quietly
 from .options import (
     add_data_options,
+    add_executor_options,
     dataset_from,
     dataset_manifest,
+    executor_from,
     positive_float,
     positive_int,
     print_preprocessing,
@@ -84,8 +86,7 @@ def add_parser(sub) -> None:
     p.add_argument("--restarts", type=positive_int, default=d.restarts,
                    help="independent runs, each with its own seeds (vectorised)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the restarts")
-    p.add_argument("--workers", type=positive_int, default=1,
-                   help="processes to split the restarts over")
+    add_executor_options(p, "slices of the restarts", local_default=1)
     p.add_argument("--out", default="distilled", metavar="DIR",
                    help="output directory (replaced atomically)")
     p.add_argument("--eval-inits", type=int, default=10, metavar="K",
@@ -99,7 +100,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..executor import get_executor
     from ..io import check_output, partial_dir, save, writing
     from ..parallel import distill_restarts
     from ..progress import progress_bar
@@ -133,10 +133,10 @@ def run(args) -> int:
     if args.no_resume:
         shutil.rmtree(partial, ignore_errors=True)
     try:
-        with writing(args.out), progress_bar(config.outer_epochs, "distilling",
-                                             disable=args.quiet) as bar:
-            distilled = distill_restarts(dataset, config, get_executor(args.workers),
-                                         progress=bar, checkpoint=partial, note=note)
+        with writing(args.out), executor_from(args) as executor, \
+                progress_bar(config.outer_epochs, "distilling", disable=args.quiet) as bar:
+            distilled = distill_restarts(dataset, config, executor, progress=bar,
+                                         checkpoint=partial, note=note)
             out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},
                        transformer=dataset.transformer)
     except KeyboardInterrupt:

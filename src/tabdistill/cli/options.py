@@ -8,6 +8,8 @@ A leaf of the command line: it imports none of the command modules, so each of t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 from pathlib import Path
 
 from ..errors import TabdistillError
@@ -80,6 +82,45 @@ def strategy_from(args, name: str) -> Strategy:
 
     return parse_strategy(name, **{field: getattr(args, option)
                                    for option, (field, _) in STRATEGY_OPTIONS.items()})
+
+
+def add_executor_options(p: argparse.ArgumentParser, what: str, local_default: int | None
+                         ) -> None:
+    """Where the command's independent tasks (``what``) run: local processes or a Ray cluster
+    (read by :func:`executor_from`)."""
+    local = "one per core" if local_default is None else local_default
+    # "%(default).0s" prints nothing; it keeps ArgumentDefaultsHelpFormatter from adding
+    # "(default: None)" after the default each help text states.
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help=f"{what} run at once: local processes, each pinned to a core (default: "
+                        f"{local}); with --executor ray, Ray tasks (default: one per CPU of "
+                        "the cluster)%(default).0s")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where they run: processes on this machine, or a Ray cluster (needs "
+                        "pip install 'tabdistill[ray]'; see docs/ray.md) (default: "
+                        "%(default)s)")
+    p.add_argument("--ray-address", metavar="HOST:PORT", default=None,
+                   help="the head of the Ray cluster to join (default: $RAY_ADDRESS; unset: a "
+                        "local Ray started for this run)%(default).0s")
+    p.set_defaults(local_workers=local_default)
+
+
+@contextlib.contextmanager
+def executor_from(args):
+    """The executor :func:`add_executor_options` asks for, ready for the block (a local Ray is
+    started for it and stopped after it)."""
+    from ..executor import get_executor
+
+    if args.executor == "local":
+        if args.ray_address is not None:
+            raise TabdistillError("--ray-address needs --executor ray")
+        yield get_executor(args.workers or args.local_workers)
+        return
+    from ..ray_executor import ray_executor
+
+    with ray_executor(args.ray_address or os.environ.get("RAY_ADDRESS") or None,
+                      args.workers) as executor:
+        yield executor
 
 
 def add_data_options(p: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from ..cli.options import positive_int, positive_ints
+from ..cli.options import add_executor_options, executor_from, positive_int, positive_ints
 
 
 def add_parser(subparsers) -> None:
@@ -27,8 +27,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", default="results", metavar="DIR", help="output directory")
     p.add_argument("--force", action="store_true",
                    help="recompute every experiment instead of reusing the cache")
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="worker processes for independent experiments (default: one per core)")
+    add_executor_options(p, "independent experiments", local_default=None)
     p.add_argument("--restarts", type=positive_int, default=None,
                    help="distillation restarts per net (default: 10, the paper's)")
     p.add_argument("--outer-epochs", type=positive_int, default=None,
@@ -120,8 +119,8 @@ def run_reproduce(args) -> int:
     settings = settings_from(args)
     check_output(args.out, directory=True)  # before the work, not after it
     start = time.perf_counter()
-    with writing(args.out):
-        results = reproduce(settings, args.out, workers=args.workers, force=args.force,
+    with writing(args.out), executor_from(args) as executor:
+        results = reproduce(settings, args.out, executor=executor, force=args.force,
                             progress=not args.quiet)
     out = Path(args.out)
     print(f"reproduced the paper{' (quick run)' if settings.quick else ''} in "

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .. import stats
 from ..data import load_dataset
-from ..executor import get_executor
+from ..executor import Executor, get_executor
 from ..io import atomic_write_text, versions
 from .experiments import cache_key, load_entry, plan, plan_evaluations, run_task
 from .settings import Settings
@@ -24,16 +24,17 @@ PARTS = ("section 4", "section 5.1", "section 5.2-5.3", "section 6", "evaluation
          "section 3")
 
 
-def reproduce(settings: Settings, out: str | Path, *, workers: int | None = None,
+def reproduce(settings: Settings, out: str | Path, *, executor: Executor | None = None,
               force: bool = False, progress: bool = True) -> dict:
-    """Runs (or reuses from ``out/cache``) every experiment; writes results, figures, report.
+    """Runs (or reuses from ``out/cache``) every experiment over ``executor`` (default: a local
+    process per core); writes results, figures, report.
 
     Returns the results dict that was written to ``out/results.json``.
     """
     out = Path(out)
     cache = out / "cache"
     start = time.perf_counter()
-    executor = get_executor(workers)
+    executor = executor or get_executor(None)
     first = run_all(settings, plan(settings), cache, executor, force, progress, {})
     distilled = {spec["kind"]: res for _, name, spec, res, _ in first if name == "distillation"}
     second = run_all(settings, plan_evaluations(settings), cache, executor, force, progress,
