@@ -30,8 +30,6 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jax import lax
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
@@ -41,9 +39,9 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .errors import TabdistillError
-from .inner import unroll
-from .models import Architecture, loss_fn, n_outputs, one_hot_targets, parse_arch
+from .models import Architecture, one_hot_targets, parse_arch
 from .strategies import parse_strategy
+from .training import Recipe, fit_rows, fit_schedule
 
 SKLEARN_LEARNERS = ("logreg", "knn", "rf", "hgb", "nb", "xgb")
 DEFAULT_LEARNERS = ("mlp2", "logreg", "knn", "rf", "hgb")
@@ -174,33 +172,10 @@ def train_net(arch: Architecture, X: np.ndarray, y: np.ndarray, n_classes: int, 
     """Trains a fresh net on plain rows with :class:`NetRecipe` (Adam on minibatches)."""
     X = jnp.asarray(X, jnp.float32)
     T = one_hot_targets(jnp.asarray(y, jnp.int32), n_classes).astype(jnp.float32)
-    params = _adam_train(arch, X, T, jax.random.PRNGKey(seed), n_out=n_outputs(n_classes),
-                         steps=recipe.steps, batch=min(recipe.batch_size, X.shape[0]),
-                         lr=recipe.lr, init=recipe.init)
+    steps = Recipe(units=recipe.steps, batch_size=min(recipe.batch_size, X.shape[0]),
+                   lr=recipe.lr, draw=True, init=recipe.init)
+    params, _ = fit_rows(arch, steps, X, T, jax.random.PRNGKey(seed))
     return NetModel(arch, jax.tree.map(np.asarray, params), n_classes)
-
-
-@partial(jax.jit, static_argnames=("arch", "n_out", "steps", "batch", "lr", "init"))
-def _adam_train(arch, X, T, key, *, n_out, steps, batch, lr, init):
-    k_init, k_batches = jax.random.split(key)
-    params = arch.init(k_init, X.shape[1], n_out, init)
-    params = jax.tree.map(lambda a: a.astype(jnp.float32), params)
-    opt = optax.adam(lr)
-
-    def step(carry, k):
-        p, state = carry
-        if batch == X.shape[0]:
-            xb, tb = X, T
-        else:
-            idx = jax.random.randint(k, (batch,), 0, X.shape[0])
-            xb, tb = X[idx], T[idx]
-        grads = jax.grad(lambda q: loss_fn(arch.apply(q, xb), tb))(p)
-        updates, state = opt.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), None
-
-    (params, _), _ = lax.scan(step, (params, opt.init(params)), jax.random.split(k_batches,
-                                                                                    steps))
-    return params
 
 
 def train_net_distilled(distilled, arch: Architecture, *, restart: int = 0, seed: int = 0,
@@ -208,20 +183,13 @@ def train_net_distilled(distilled, arch: Architecture, *, restart: int = 0, seed
     """Trains a fresh net on one restart's distilled steps with their learned lrs."""
     strategy = parse_strategy(strategy)
     batch_index, lrs = strategy.schedule(distilled.lrs[restart], distilled.config.steps)
-    params = _schedule_train(
+    params, _ = fit_schedule(
         arch, jnp.asarray(distilled.x[restart], jnp.float32),
         jnp.asarray(distilled.targets[restart], jnp.float32),
         jnp.asarray(batch_index, jnp.int32), jnp.asarray(lrs, jnp.float32),
         jax.random.PRNGKey(seed), init=init or distilled.config.init,
     )
     return NetModel(arch, jax.tree.map(np.asarray, params), distilled.n_classes)
-
-
-@partial(jax.jit, static_argnames=("arch", "init"))
-def _schedule_train(arch, x, targets, batch_index, lrs, key, *, init):
-    params = arch.init(key, x.shape[-1], targets.shape[-1], init)
-    params = jax.tree.map(lambda a: a.astype(jnp.float32), params)
-    return unroll(arch, params, x, targets, batch_index, lrs)
 
 
 # ---- one call for any learner ------------------------------------------------------------

@@ -28,9 +28,10 @@ from ..distill import DistilledData, distill
 from ..evaluate import EVAL_SALT, evaluate
 from ..inner import MEMORY_MODES, unroll
 from ..io import atomic_dir, versions
-from ..models import loss_fn, one_hot_targets, parse_arch, predict_class
+from ..models import loss_fn, one_hot_targets, parse_arch
 from ..progress import progress_bar
 from ..strategies import parse_strategy
+from ..training import fit_schedule
 from .settings import Settings
 
 CACHE_VERSION = 1  # bump when an experiment's output changes meaning
@@ -275,20 +276,13 @@ def _distilled(spec: dict, res: dict, dataset: Dataset) -> DistilledData:
 def _median_model(arch: str, distilled, r: int, dataset: Dataset, inits: int):
     """Trains ``inits`` fresh nets on restart ``r``'s raw steps; returns the median one."""
     net = parse_arch(arch)
-    steps = distilled.config.steps
     lrs = jnp.asarray(distilled.lrs[r])
-    batch_index = jnp.arange(lrs.shape[0]) % steps
-    x, t = jnp.asarray(distilled.x[r]), jnp.asarray(distilled.targets[r])
     key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(0), EVAL_SALT + 1), r)
-
-    def train(k):
-        p = net.init(k, x.shape[-1], t.shape[-1], distilled.config.init)
-        return unroll(net, p, x, t, batch_index, lrs)
-
-    params = jax.jit(jax.vmap(train))(jax.random.split(key, inits))
-    logits = jax.vmap(lambda p: net.apply(p, jnp.asarray(dataset.X_test)))(params)
-    acc = np.asarray(jnp.mean(predict_class(logits) == jnp.asarray(dataset.y_test), axis=-1))
-    m = median_index(acc)
+    params, (acc, _) = fit_schedule(
+        net, jnp.asarray(distilled.x[r]), jnp.asarray(distilled.targets[r]),
+        jnp.arange(lrs.shape[0]) % distilled.config.steps, lrs, jax.random.split(key, inits),
+        (jnp.asarray(dataset.X_test), jnp.asarray(dataset.y_test)), init=distilled.config.init)
+    m = median_index(np.asarray(acc[:, -1]))
     return jax.tree.map(lambda leaf: leaf[m], params)
 
 

@@ -1,0 +1,173 @@
+"""Training fresh nets: the one loop behind every net this package trains from scratch.
+
+Two ways to train, each one compiled program per shape, vmapped over initialisations:
+
+* :func:`fit_rows`: Adam on minibatches of plain rows, as a :class:`Recipe` says (the
+  full-data baselines of :mod:`.baseline`, nets on plain rows in :mod:`.learners`);
+* :func:`fit_schedule`: plain SGD through a distilled set's schedule, step ``k`` on synthetic
+  batch ``batch_index[k]`` with lr ``lrs[k]`` (:func:`.inner.unroll`), also vmapped over the
+  restarts of a distilled set (:mod:`.evaluate`, nets on distilled sets in :mod:`.learners`).
+
+Each net starts from its own key (weights cast to the data's dtype). Given a test part
+``(X_test, y_test)``, both record its accuracy and log-loss as training goes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import lax
+
+from .inner import unroll
+from .models import Architecture, loss_fn, one_hot_targets, predict_class
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How :func:`fit_rows` trains: Adam through ``units`` units of minibatches.
+
+    A unit is one epoch (a fresh permutation of the rows in padded minibatches of
+    ``batch_size``) or, with ``draw``, one minibatch of ``batch_size`` rows drawn with
+    replacement (all rows, in order, when ``batch_size`` is their number). Test metrics are
+    recorded after each unit.
+    """
+
+    units: int
+    batch_size: int
+    lr: float
+    beta1: float = 0.9
+    beta2: float = 0.999
+    halve_every: int | None = None  # units between halvings of the lr (None: constant)
+    draw: bool = False
+    init: str = "xavier-normal"
+
+    def learning_rate(self, batches_per_unit: int) -> float | optax.Schedule:
+        """The lr, halved every ``halve_every`` units as torch's StepLR does per epoch."""
+        if self.halve_every is None:
+            return self.lr
+        return optax.exponential_decay(self.lr, self.halve_every * batches_per_unit, 0.5,
+                                       staircase=True)
+
+
+def minibatches(key: jax.Array, n: int, batch_size: int) -> tuple[jax.Array, jax.Array]:
+    """One epoch's shuffled row indices ``[B, batch_size]`` and weights (0 for padding rows).
+
+    The last minibatch is topped up with weight-0 rows (the first of the permutation again)
+    so that every step has one shape; the weighted mean over it equals the mean over a short
+    last batch.
+    """
+    n_batches = -(-n // batch_size)
+    pad = n_batches * batch_size - n
+    perm = jax.random.permutation(key, n)
+    idx = perm[jnp.arange(n_batches * batch_size) % n].reshape(n_batches, batch_size)
+    weights = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(n_batches, batch_size)
+    return idx, weights
+
+
+def _unit_batches(recipe: Recipe, key, n: int):
+    """One unit's row indices ``[B, b]`` and weights (``None``: all rows count)."""
+    if not recipe.draw:
+        return minibatches(key, n, recipe.batch_size)
+    if recipe.batch_size == n:
+        return jnp.arange(n)[None], None
+    return jax.random.randint(key, (1, recipe.batch_size), 0, n), None
+
+
+def _fresh(arch: Architecture, key, d: int, k: int, init: str, dtype):
+    return jax.tree.map(lambda a: a.astype(dtype), arch.init(key, d, k, init))
+
+
+def _metrics(arch: Architecture, params, test, n_out: int):
+    """Accuracy and mean log-loss of one net on ``test = (X_test, y_test)``."""
+    X_test, y_test = test
+    logits = arch.apply(params, X_test)
+    T_test = one_hot_targets(y_test, 2 if n_out == 1 else n_out)
+    return jnp.mean(predict_class(logits) == y_test), loss_fn(logits, T_test)
+
+
+@partial(jax.jit, static_argnames=("arch", "recipe"))
+def fit_rows(arch: Architecture, recipe: Recipe, X, T, keys, test=None):
+    """Trains one fresh net per key on the rows ``X [N, d]`` with targets ``T [N, K]``.
+
+    Args:
+      keys: ``[I, 2]``; net ``i`` draws its init and its minibatches from ``keys[i]``. One
+        key ``[2]`` trains one net, and the results have no ``[I]`` axis (XLA:CPU rounds a
+        vmapped product of one net differently from a plain one).
+      test: ``(X_test, y_test)`` to score after every unit, or ``None``.
+
+    Returns:
+      ``(params, curves)``: the final weights, each leaf with a leading ``[I]`` axis, and
+      ``(accuracy, logloss)``, each ``[I, units]`` (``None`` without ``test``).
+    """
+    n = X.shape[0]
+    batches_per_unit = 1 if recipe.draw else -(-n // recipe.batch_size)
+    optimizer = optax.adam(recipe.learning_rate(batches_per_unit), b1=recipe.beta1,
+                           b2=recipe.beta2)
+
+    def step(carry, batch):
+        params, opt_state = carry
+        idx, w = batch
+        grads = jax.grad(lambda p: loss_fn(arch.apply(p, X[idx]), T[idx], w))(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), None
+
+    def unit(carry, key):
+        carry, _ = lax.scan(step, carry, _unit_batches(recipe, key, n))
+        return carry, None if test is None else _metrics(arch, carry[0], test, T.shape[-1])
+
+    def one_net(key):
+        k_init, k_units = jax.random.split(key)
+        params = _fresh(arch, k_init, X.shape[1], T.shape[-1], recipe.init, X.dtype)
+        (params, _), curves = lax.scan(unit, (params, optimizer.init(params)),
+                                       jax.random.split(k_units, recipe.units))
+        return params, curves
+
+    return one_net(keys) if keys.ndim == 1 else jax.vmap(one_net)(keys)
+
+
+@partial(jax.jit, static_argnames=("arch", "init", "every"))
+def fit_schedule(arch: Architecture, x, targets, batch_index, lrs, keys, test=None, *,
+                 init: str, every: int | None = None):
+    """Trains fresh nets by SGD through a distilled set's schedule.
+
+    Args:
+      x: synthetic objects ``[s, P, d]``, or ``[R, s, P, d]`` for the ``R`` restarts of a
+        distilled set; ``targets`` like it, ``[..., s, P, K]``.
+      batch_index: ``[n]``, the synthetic batch of each step (shared by the restarts).
+      lrs: ``[n]`` (or ``[R, n]``), the lr of each step.
+      keys: one per fresh net: ``[2]`` for one net, ``[I, 2]`` for ``I`` nets (per restart:
+        ``[R, I, 2]``). XLA:CPU rounds vmapped products differently from plain ones, so each
+        axis is vmapped only when it is there.
+      test: ``(X_test, y_test)`` to score after every ``every`` steps (default: at the end),
+        or ``None``.
+
+    Returns:
+      ``(params, curves)``: the final weights, each leaf with the leading axes of ``keys``
+      but the last, and ``(accuracy, logloss)``, each with those axes and one more of
+      ``ceil(n / every)`` points (``None`` without ``test``).
+    """
+    n = batch_index.shape[0]
+    every = every or n
+    pad = -n % every  # lr-0 steps change nothing; they only square the shape
+    index = jnp.concatenate([batch_index, jnp.zeros(pad, batch_index.dtype)]).reshape(-1, every)
+    lrs = jnp.concatenate([lrs, jnp.zeros((*lrs.shape[:-1], pad), lrs.dtype)], -1)
+    lrs = lrs.reshape(*lrs.shape[:-1], -1, every)
+
+    def one_net(key, x, targets, lrs):
+        def segment(p, seg):
+            p = unroll(arch, p, x, targets, *seg)
+            return p, None if test is None else _metrics(arch, p, test, targets.shape[-1])
+
+        params = _fresh(arch, key, x.shape[-1], targets.shape[-1], init, x.dtype)
+        return lax.scan(segment, params, (index, lrs))
+
+    def nets(keys, x, targets, lrs):
+        if keys.ndim == 1:
+            return one_net(keys, x, targets, lrs)
+        return jax.vmap(one_net, in_axes=(0, None, None, None))(keys, x, targets, lrs)
+
+    return nets(keys, x, targets, lrs) if x.ndim == 3 else jax.vmap(nets)(keys, x, targets, lrs)
