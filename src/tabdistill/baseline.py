@@ -76,12 +76,9 @@ def train_full(dataset: Dataset, config: BaselineConfig = BaselineConfig()) -> B
     arch = parse_arch(config.arch)
     dtype = jnp.result_type(float)
     params, (acc, ll) = fit_rows(
-        arch, config.recipe,
-        jnp.asarray(dataset.X_train, dtype),
-        one_hot_targets(jnp.asarray(dataset.y_train), dataset.n_classes),
-        init_keys(config),
-        (jnp.asarray(dataset.X_test, dtype), jnp.asarray(dataset.y_test, jnp.int32)),
-    )
+        arch, config.recipe, jnp.asarray(dataset.X_train, dtype),
+        one_hot_targets(jnp.asarray(dataset.y_train), dataset.n_classes), init_keys(config),
+        (jnp.asarray(dataset.X_test, dtype), jnp.asarray(dataset.y_test, jnp.int32)))
     acc, ll = np.asarray(acc), np.asarray(ll)
     return Baseline(arch=arch.name, accuracy=acc[:, -1], logloss=ll[:, -1], curve_accuracy=acc,
                     curve_logloss=ll, params=jax.tree.map(np.asarray, params))

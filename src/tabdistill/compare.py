@@ -25,10 +25,11 @@ from .config import DistillConfig
 from .data import Dataset
 from .distill import distill
 from .errors import TabdistillError
-from .learners import DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled, parse_learners
+from .learners import DEFAULT_LEARNERS, NET_RECIPE, Learner, fit, fit_distilled, parse_learners
 from .methods import kmeans_centroids, stratified_subset
 from .sizing import default_config, n_synthetic, size_config
 from .stats import format_estimate, summarize
+from .training import Recipe
 
 METHODS = ("full", "distilled", "random", "kmeans")
 IMBALANCE = 1.5  # largest / smallest class frequency above which balanced accuracy is shown
@@ -83,7 +84,7 @@ def compare(
     learners=DEFAULT_LEARNERS,
     restarts: int = 5,
     seed: int = 0,
-    recipe: NetRecipe | None = None,
+    recipe: Recipe = NET_RECIPE,
     progress=None,
 ) -> Comparison:
     """Trains every learner on the four sets, ``restarts`` times, and scores it on the test part.
@@ -95,11 +96,10 @@ def compare(
       learners: learner names (see :mod:`.learners`).
       restarts: independent repetitions of everything.
       seed: base seed of the restarts.
-      recipe: how nets are trained on plain rows (default :class:`NetRecipe`).
+      recipe: how nets are trained on plain rows (see :mod:`.learners`).
       progress: called with a line of text as each stage finishes.
     """
     learners = parse_learners(learners)
-    recipe = recipe or NetRecipe()
     if not isinstance(restarts, int) or restarts < 1:
         raise TabdistillError(f"restarts is {restarts}; expected at least 1")
     config = config or default_config(dataset)

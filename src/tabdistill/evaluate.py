@@ -1,8 +1,7 @@
 """Training fresh models on distilled data and scoring them on the test part.
 
-All restarts and all fresh initialisations train at once (:func:`.training.fit_schedule`): one
-compiled program vmapped over restarts (each with its own synthetic data and lrs) and over
-initialisations.
+All restarts and all fresh initialisations train at once, in one compiled program
+(:func:`.training.fit_schedule`).
 """
 
 from __future__ import annotations
@@ -93,16 +92,10 @@ def evaluate(
     keys = jnp.stack([jax.random.split(jax.random.fold_in(base, r), inits)
                       for r in distilled.restart_ids])
     _, (acc, ll) = fit_schedule(
-        arch,
-        jnp.asarray(distilled.x, dtype),
-        jnp.asarray(distilled.targets, dtype),
-        jnp.asarray(batch_index, jnp.int32),
-        jnp.asarray(lrs, dtype),
-        keys,
+        arch, jnp.asarray(distilled.x, dtype), jnp.asarray(distilled.targets, dtype),
+        jnp.asarray(batch_index, jnp.int32), jnp.asarray(lrs, dtype), keys,
         (jnp.asarray(X_test, dtype), jnp.asarray(y_test, jnp.int32)),
-        init=init or distilled.config.init,
-        every=every,
-    )
+        init=init or distilled.config.init, every=every)
     acc, ll = np.asarray(acc), np.asarray(ll)
     n_points = acc.shape[-1]
     return Evaluation(

@@ -1,14 +1,13 @@
 """Training fresh nets: the one loop behind every net this package trains from scratch.
 
-Two ways to train, each one compiled program per shape, vmapped over initialisations:
+* :func:`fit_rows`: Adam on minibatches of plain rows, as a :class:`Recipe` says (full-data
+  baselines, nets on plain rows);
+* :func:`fit_schedule`: SGD through a distilled set's steps, step ``k`` on synthetic batch
+  ``batch_index[k]`` with lr ``lrs[k]`` (:func:`.inner.unroll`; evaluation, nets on
+  distilled sets).
 
-* :func:`fit_rows`: Adam on minibatches of plain rows, as a :class:`Recipe` says (the
-  full-data baselines of :mod:`.baseline`, nets on plain rows in :mod:`.learners`);
-* :func:`fit_schedule`: plain SGD through a distilled set's schedule, step ``k`` on synthetic
-  batch ``batch_index[k]`` with lr ``lrs[k]`` (:func:`.inner.unroll`), also vmapped over the
-  restarts of a distilled set (:mod:`.evaluate`, nets on distilled sets in :mod:`.learners`).
-
-Each net starts from its own key (weights cast to the data's dtype). Given a test part
+Each is one compiled program per shape, vmapped over the nets' keys (and a distilled set's
+restarts); each net starts from its key, weights in the data's dtype. Given a test part
 ``(X_test, y_test)``, both record its accuracy and log-loss as training goes.
 """
 
@@ -28,13 +27,9 @@ from .models import Architecture, loss_fn, one_hot_targets, predict_class
 
 @dataclass(frozen=True)
 class Recipe:
-    """How :func:`fit_rows` trains: Adam through ``units`` units of minibatches.
-
-    A unit is one epoch (a fresh permutation of the rows in padded minibatches of
-    ``batch_size``) or, with ``draw``, one minibatch of ``batch_size`` rows drawn with
-    replacement (all rows, in order, when ``batch_size`` is their number). Test metrics are
-    recorded after each unit.
-    """
+    """Adam through ``units`` units: each an epoch (a fresh permutation of the rows in padded
+    minibatches) or, with ``draw``, one minibatch drawn with replacement (all rows, in order,
+    when ``batch_size`` is their number). Test metrics are recorded after each unit."""
 
     units: int
     batch_size: int
@@ -46,7 +41,6 @@ class Recipe:
     init: str = "xavier-normal"
 
     def learning_rate(self, batches_per_unit: int) -> float | optax.Schedule:
-        """The lr, halved every ``halve_every`` units as torch's StepLR does per epoch."""
         if self.halve_every is None:
             return self.lr
         return optax.exponential_decay(self.lr, self.halve_every * batches_per_unit, 0.5,
@@ -54,11 +48,10 @@ class Recipe:
 
 
 def minibatches(key: jax.Array, n: int, batch_size: int) -> tuple[jax.Array, jax.Array]:
-    """One epoch's shuffled row indices ``[B, batch_size]`` and weights (0 for padding rows).
+    """One epoch's shuffled row indices ``[B, batch_size]`` and weights ``[B, batch_size]``.
 
-    The last minibatch is topped up with weight-0 rows (the first of the permutation again)
-    so that every step has one shape; the weighted mean over it equals the mean over a short
-    last batch.
+    The last minibatch is topped up with weight-0 rows so that every step has one shape; the
+    weighted mean over it equals the mean over a short last batch.
     """
     n_batches = -(-n // batch_size)
     pad = n_batches * batch_size - n
@@ -68,8 +61,8 @@ def minibatches(key: jax.Array, n: int, batch_size: int) -> tuple[jax.Array, jax
     return idx, weights
 
 
-def _unit_batches(recipe: Recipe, key, n: int):
-    """One unit's row indices ``[B, b]`` and weights (``None``: all rows count)."""
+def _unit(recipe: Recipe, key, n: int):
+    """One unit's row indices ``[B, b]`` and weights (``None``: every row counts)."""
     if not recipe.draw:
         return minibatches(key, n, recipe.batch_size)
     if recipe.batch_size == n:
@@ -89,19 +82,18 @@ def _metrics(arch: Architecture, params, test, n_out: int):
     return jnp.mean(predict_class(logits) == y_test), loss_fn(logits, T_test)
 
 
+# XLA:CPU rounds a vmapped product of one net differently from a plain one, so each function
+# vmaps over an axis only when its arguments have it.
+
+
 @partial(jax.jit, static_argnames=("arch", "recipe"))
 def fit_rows(arch: Architecture, recipe: Recipe, X, T, keys, test=None):
-    """Trains one fresh net per key on the rows ``X [N, d]`` with targets ``T [N, K]``.
+    """Trains fresh nets on the rows ``X [N, d]`` with targets ``T [N, K]``.
 
-    Args:
-      keys: ``[I, 2]``; net ``i`` draws its init and its minibatches from ``keys[i]``. One
-        key ``[2]`` trains one net, and the results have no ``[I]`` axis (XLA:CPU rounds a
-        vmapped product of one net differently from a plain one).
-      test: ``(X_test, y_test)`` to score after every unit, or ``None``.
-
-    Returns:
-      ``(params, curves)``: the final weights, each leaf with a leading ``[I]`` axis, and
-      ``(accuracy, logloss)``, each ``[I, units]`` (``None`` without ``test``).
+    ``keys`` is ``[2]`` for one net or ``[I, 2]`` for ``I``; a net draws its init and its
+    minibatches from its key. Returns ``(params, curves)``: the final weights (each leaf with
+    the leading axes of ``keys`` but the last) and ``(accuracy, logloss)`` on ``test`` after
+    each unit, ``[..., units]`` (``None`` without ``test``).
     """
     n = X.shape[0]
     batches_per_unit = 1 if recipe.draw else -(-n // recipe.batch_size)
@@ -116,7 +108,7 @@ def fit_rows(arch: Architecture, recipe: Recipe, X, T, keys, test=None):
         return (optax.apply_updates(params, updates), opt_state), None
 
     def unit(carry, key):
-        carry, _ = lax.scan(step, carry, _unit_batches(recipe, key, n))
+        carry, _ = lax.scan(step, carry, _unit(recipe, key, n))
         return carry, None if test is None else _metrics(arch, carry[0], test, T.shape[-1])
 
     def one_net(key):
@@ -132,23 +124,19 @@ def fit_rows(arch: Architecture, recipe: Recipe, X, T, keys, test=None):
 @partial(jax.jit, static_argnames=("arch", "init", "every"))
 def fit_schedule(arch: Architecture, x, targets, batch_index, lrs, keys, test=None, *,
                  init: str, every: int | None = None):
-    """Trains fresh nets by SGD through a distilled set's schedule.
+    """Trains fresh nets by SGD through the ``n`` steps of a distilled set.
 
     Args:
-      x: synthetic objects ``[s, P, d]``, or ``[R, s, P, d]`` for the ``R`` restarts of a
-        distilled set; ``targets`` like it, ``[..., s, P, K]``.
-      batch_index: ``[n]``, the synthetic batch of each step (shared by the restarts).
-      lrs: ``[n]`` (or ``[R, n]``), the lr of each step.
-      keys: one per fresh net: ``[2]`` for one net, ``[I, 2]`` for ``I`` nets (per restart:
-        ``[R, I, 2]``). XLA:CPU rounds vmapped products differently from plain ones, so each
-        axis is vmapped only when it is there.
-      test: ``(X_test, y_test)`` to score after every ``every`` steps (default: at the end),
-        or ``None``.
+      x, targets: synthetic batches ``[s, P, d]`` and ``[s, P, K]``, or ``[R, ...]`` for the
+        ``R`` restarts of a distilled set.
+      batch_index: ``[n]``, each step's batch; ``lrs``: ``[n]`` (or ``[R, n]``), its lr.
+      keys: ``[2]`` for one net, ``[I, 2]`` for ``I`` (per restart: ``[R, I, 2]``).
+      test: ``(X_test, y_test)``, scored every ``every`` steps (default: at the end).
 
     Returns:
-      ``(params, curves)``: the final weights, each leaf with the leading axes of ``keys``
-      but the last, and ``(accuracy, logloss)``, each with those axes and one more of
-      ``ceil(n / every)`` points (``None`` without ``test``).
+      ``(params, curves)``: the final weights (each leaf with the leading axes of ``keys``
+      but the last) and ``(accuracy, logloss)``, ``[..., ceil(n / every)]`` (``None``
+      without ``test``).
     """
     n = batch_index.shape[0]
     every = every or n
