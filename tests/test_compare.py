@@ -44,11 +44,40 @@ def test_compare_json_table_and_plot(tmp_path, capsys):
         assert r["n_rows"] == (100 if r["method"] == "full" else 12)
         assert r["n"] == 2  # one score per restart
     assert plot.stat().st_size > 1000
+    # The verdict by hand: with two restarts, every bootstrap resample's mean difference is
+    # one of d1, d2 or their mean, and each of d1, d2 alone has chance 1/4 > 2.5%: the 95%
+    # interval is [min, max] of the paired differences.
+    for v in result["verdicts"]:
+        per = {r["method"]: np.array(r["accuracy_per_restart"]) for r in rows
+               if r["learner"] == v["learner"]}
+        d = per["distilled"] - per["random"]
+        assert v["mean"] == pytest.approx(d.mean())
+        assert v["ci95"] == pytest.approx([d.min(), d.max()])
+        assert v["verdict"] == ("win" if d.min() > 0 else "loss" if d.max() < 0 else "tie")
+    assert [v["learner"] for v in result["verdicts"]] == ["mlp2", "knn", "hgb"]
     table = format_table(Comparison(
         dataset="iris", rows=rows, n_train=100, n_test=50, n_rows=12, restarts=2,
-        imbalanced=True, config=DistillConfig()))
+        imbalanced=True, config=DistillConfig(), verdicts=result["verdicts"]))
     assert "distilled" in table and "kmeans" in table and "balanced acc." in table
-    assert table.splitlines()[-1].startswith("verdict (mean accuracy): mlp2: distilled")
+    lines = table.splitlines()
+    assert lines[-4].startswith("verdict: distilled - random test accuracy, paired over 2")
+    v = result["verdicts"][0]
+    words = {"win": "distilled better", "loss": "random better", "tie": "no clear difference"}
+    assert lines[-3].split() == ["mlp2", f"{v['mean']:+.3f}", "(95%", "CI",
+                                 f"{v['ci95'][0]:+.3f}", "to", f"{v['ci95'][1]:+.3f}):",
+                                 *words[v["verdict"]].split()]
+
+
+def test_the_verdict_calls_a_difference_only_when_the_interval_excludes_zero():
+    base = dict(dataset="t", rows=[], n_train=100, n_test=50, n_rows=12, restarts=5,
+                imbalanced=False, config=DistillConfig())
+    verdicts = [{"learner": "rf", "mean": 0.04, "ci95": [0.01, 0.07], "n": 5, "verdict": "win"},
+                {"learner": "knn", "mean": 0.01, "ci95": [-0.02, 0.03], "n": 5,
+                 "verdict": "tie"}]
+    lines = format_table(Comparison(**base, verdicts=verdicts)).splitlines()
+    assert lines[-2].split()[-2:] == ["distilled", "better"]
+    assert lines[-1].split()[-3:] == ["no", "clear", "difference"]
+    assert "+0.040 (95% CI +0.010 to +0.070)" in lines[-2]
 
 
 def test_compare_refuses_a_set_as_big_as_the_data(capsys):

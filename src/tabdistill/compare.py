@@ -5,7 +5,9 @@ random subset of the train part with as many rows as the distilled set, and (d) 
 k-means centroids, as many per class as the distilled set has (labelled with their class),
 and scored on the test part. Each restart ``r`` draws a new distilled set (restart ``r`` of
 one vectorised distillation), a new random subset, new k-means seeds and new learner seeds,
-so the spread over restarts covers every source of chance.
+so the spread over restarts covers every source of chance. The verdict per learner is the
+paired difference distilled - random over the restarts (:func:`.stats.paired_difference`): its
+mean and 95% bootstrap interval; one is better only where the interval excludes 0.
 
 Defaults (:func:`default_config`) are sized for a quick, meaningful answer: 10 synthetic
 batches of one row per class (10 rows per class, the classic "10 per class" setting of dataset
@@ -28,10 +30,11 @@ from .errors import TabdistillError
 from .learners import DEFAULT_LEARNERS, NET_RECIPE, Learner, fit, fit_distilled, parse_learners
 from .methods import kmeans_centroids, stratified_subset
 from .sizing import default_config, n_synthetic, size_config
-from .stats import format_estimate, summarize
+from .stats import format_estimate, paired_difference, summarize
 from .training import Recipe
 
 METHODS = ("full", "distilled", "random", "kmeans")
+VERDICTS = {"win": "distilled better", "loss": "random better", "tie": "no clear difference"}
 IMBALANCE = 1.5  # largest / smallest class frequency above which balanced accuracy is shown
 
 
@@ -48,6 +51,7 @@ class Comparison:
     imbalanced: bool
     config: DistillConfig
     seconds: dict = field(default_factory=dict)
+    verdicts: list = field(default_factory=list)  # per learner: distilled - random, paired
 
     def to_json(self) -> dict:
         return {
@@ -65,6 +69,7 @@ class Comparison:
                                "outer_epochs": self.config.outer_epochs},
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
             "rows": self.rows,
+            "verdicts": self.verdicts,
         }
 
 
@@ -149,11 +154,14 @@ def compare(
     sets_rows["distilled"] = n_rows
     counts = np.bincount(ytr, minlength=dataset.n_classes)
     rows = [_row(m, lr, scores[(m, lr.name)], sets_rows[m]) for lr in learners for m in METHODS]
+    verdicts = [{"learner": lr.name, **paired_difference(scores[("distilled", lr.name)][0],
+                                                         scores[("random", lr.name)][0])}
+                for lr in learners]
     return Comparison(
         dataset=dataset.name, rows=rows, n_train=int(len(ytr)), n_test=int(len(yte)),
         n_rows=n_rows, restarts=restarts,
         imbalanced=bool(counts.max() / max(counts.min(), 1) > IMBALANCE),
-        config=config, seconds=seconds,
+        config=config, seconds=seconds, verdicts=verdicts,
     )
 
 
@@ -170,6 +178,7 @@ def _row(method: str, learner: Learner, scores, n_rows: int) -> dict:
         "balanced_ci95": bal["ci95"],
         "n_rows": n_rows,
         "n": acc["n"],
+        "accuracy_per_restart": [float(a) for a in scores[0]],
     }
 
 
@@ -190,13 +199,13 @@ def format_table(comparison: Comparison) -> str:
             line += "  " + format_estimate(row["balanced_accuracy_mean"],
                                            row["balanced_accuracy_std"])
         lines.append(line.rstrip())
-    verdicts = []
-    for learner in dict.fromkeys(r["learner"] for r in c.rows):
-        d = next(r for r in c.rows if r["learner"] == learner and r["method"] == "distilled")
-        rnd = next(r for r in c.rows if r["learner"] == learner and r["method"] == "random")
-        sign = ">" if d["accuracy_mean"] > rnd["accuracy_mean"] else "<="
-        verdicts.append(f"{learner}: distilled {sign} random")
-    lines.append("verdict (mean accuracy): " + "; ".join(verdicts))
+    if c.verdicts:
+        lines.append(f"verdict: distilled - random test accuracy, paired over {c.restarts} "
+                     "restart(s) (mean, 95% CI):")
+    for v in c.verdicts:
+        low, high = v["ci95"]
+        lines.append(f"  {v['learner']:<10} {v['mean']:+.3f} (95% CI {low:+.3f} to {high:+.3f}): "
+                     f"{VERDICTS[v['verdict']]}")
     return "\n".join(lines)
 
 
