@@ -87,9 +87,7 @@ def raw_lr(lr: float) -> float:
 
 def trained_loss(arch: Architecture, params, x, targets, batch_index, lrs, xb, tb, wb=None, *,
                  memory: str = "store") -> jax.Array:
-    """The loss on the real batch ``(xb, tb)`` (row weights ``wb``) of one internal model
-    started at ``params`` and trained through the unrolled inner loop (:func:`.inner.unroll`).
-    """
+    """One internal model's loss on the real batch after the unrolled inner loop."""
     p = unroll(arch, params, x, targets, batch_index, lrs, memory=memory)
     return loss_fn(arch.apply(p, xb), tb, wb)
 

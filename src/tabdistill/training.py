@@ -1,14 +1,10 @@
 """Training fresh nets: the one loop behind every net this package trains from scratch.
 
-* :func:`fit_rows`: Adam on minibatches of plain rows, as a :class:`Recipe` says (full-data
-  baselines, nets on plain rows);
-* :func:`fit_schedule`: SGD through a distilled set's steps, step ``k`` on synthetic batch
-  ``batch_index[k]`` with lr ``lrs[k]`` (:func:`.inner.unroll`; evaluation, nets on
-  distilled sets).
-
-Each is one compiled program per shape, vmapped over the nets' keys (and a distilled set's
-restarts); each net starts from its key, weights in the data's dtype. Given a test part
-``(X_test, y_test)``, both record its accuracy and log-loss as training goes.
+:func:`fit_rows` runs Adam on minibatches of plain rows as a :class:`Recipe` says (full-data
+baselines, nets on plain rows); :func:`fit_schedule` runs SGD through a distilled set's steps
+(:func:`.inner.unroll`; evaluation, nets on distilled sets). Each is one compiled program per
+shape, vmapped over the nets' keys; given a test part ``(X_test, y_test)``, both record its
+accuracy and log-loss as training goes.
 """
 
 from __future__ import annotations
@@ -124,19 +120,13 @@ def fit_rows(arch: Architecture, recipe: Recipe, X, T, keys, test=None):
 @partial(jax.jit, static_argnames=("arch", "init", "every"))
 def fit_schedule(arch: Architecture, x, targets, batch_index, lrs, keys, test=None, *,
                  init: str, every: int | None = None):
-    """Trains fresh nets by SGD through the ``n`` steps of a distilled set.
+    """Trains fresh nets by SGD: step ``k`` on synthetic batch ``batch_index[k]`` ``[n]``
+    with lr ``lrs[k]``.
 
-    Args:
-      x, targets: synthetic batches ``[s, P, d]`` and ``[s, P, K]``, or ``[R, ...]`` for the
-        ``R`` restarts of a distilled set.
-      batch_index: ``[n]``, each step's batch; ``lrs``: ``[n]`` (or ``[R, n]``), its lr.
-      keys: ``[2]`` for one net, ``[I, 2]`` for ``I`` (per restart: ``[R, I, 2]``).
-      test: ``(X_test, y_test)``, scored every ``every`` steps (default: at the end).
-
-    Returns:
-      ``(params, curves)``: the final weights (each leaf with the leading axes of ``keys``
-      but the last) and ``(accuracy, logloss)``, ``[..., ceil(n / every)]`` (``None``
-      without ``test``).
+    ``x`` ``[s, P, d]``, ``targets`` ``[s, P, K]`` and ``lrs`` ``[n]`` may have a leading
+    ``[R]`` axis of restarts; ``keys`` is ``[2]`` for one net, ``[I, 2]`` for ``I`` (per
+    restart: ``[R, I, 2]``). Returns ``(params, curves)`` as :func:`fit_rows` does, with
+    ``(accuracy, logloss)`` on ``test`` every ``every`` steps (default: at the end).
     """
     n = batch_index.shape[0]
     every = every or n
