@@ -7,8 +7,9 @@ import optax
 import pytest
 
 from tabdistill import load_dataset
-from tabdistill.baseline import BaselineConfig, init_keys, minibatches, schedule, train_full
+from tabdistill.baseline import BaselineConfig, init_keys, train_full
 from tabdistill.models import loss_fn, one_hot_targets, parse_arch, predict_class
+from tabdistill.training import minibatches
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def _loop(dataset, config):
     X, y = jnp.asarray(dataset.X_train), jnp.asarray(dataset.y_train)
     T = one_hot_targets(y, dataset.n_classes)
     n_batches = -(-len(y) // config.batch_size)
-    opt = optax.adam(schedule(config, n_batches), b1=config.beta1, b2=config.beta2)
+    opt = optax.adam(config.recipe.learning_rate(n_batches), b1=config.beta1, b2=config.beta2)
     @jax.jit
     def step(params, state, rows):
         grads = jax.grad(lambda p: loss_fn(arch.apply(p, X[rows]), T[rows]))(params)
@@ -59,7 +60,7 @@ def test_learns_moons(moons):
 
 
 def test_lr_halves_every_40_epochs():
-    lr = schedule(BaselineConfig(), steps_per_epoch=16)
+    lr = BaselineConfig().recipe.learning_rate(batches_per_unit=16)
     assert float(lr(0)) == pytest.approx(1e-3)
     assert float(lr(40 * 16 - 1)) == pytest.approx(1e-3)
     assert float(lr(40 * 16)) == pytest.approx(5e-4)

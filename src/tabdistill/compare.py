@@ -31,12 +31,13 @@ from .config import DistillConfig
 from .data import Dataset
 from .errors import TabdistillError
 from .executor import Executor
-from .learners import DEFAULT_LEARNERS, Learner, NetRecipe, fit, fit_distilled, parse_learners
+from .learners import DEFAULT_LEARNERS, NET_RECIPE, Learner, fit, fit_distilled, parse_learners
 from .methods import METHODS as ALL_METHODS
 from .methods import kmeans_centroids, make_distilled, stratified_subset
 from .parallel import distill_restarts
 from .sizing import default_config, n_synthetic, size_config
 from .stats import format_estimate, paired_difference, summarize
+from .training import Recipe
 
 METHODS = ("full", "distilled", "random", "kmeans")
 IMBALANCE = 1.5  # largest / smallest class frequency above which balanced accuracy is shown
@@ -95,7 +96,7 @@ def compare(
     learners=DEFAULT_LEARNERS,
     restarts: int = 5,
     seed: int = 0,
-    recipe: NetRecipe | None = None,
+    recipe: Recipe = NET_RECIPE,
     method: str = "auto",
     progress=None,
     executor: Executor | None = None,
@@ -110,14 +111,13 @@ def compare(
       learners: learner names (see :mod:`.learners`).
       restarts: independent repetitions of everything.
       seed: base seed of the restarts.
-      recipe: how nets are trained on plain rows (default :class:`NetRecipe`).
+      recipe: how nets are trained on plain rows (see :mod:`.learners`).
       method: how the distilled set is made (:data:`.methods.METHODS`); a per-learner method
         (``auto``, ``search``) makes one for each learner.
       progress: called with a line of text as each stage finishes.
       executor: where slices of ``wang``'s restarts run (default: here, vectorised).
     """
     learners = parse_learners(learners)
-    recipe = recipe or NetRecipe()
     if not isinstance(restarts, int) or restarts < 1:
         raise TabdistillError(f"restarts is {restarts}; expected at least 1")
     if method not in ALL_METHODS or method == "full":

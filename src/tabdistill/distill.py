@@ -31,6 +31,7 @@ from .data import Dataset
 from .errors import DivergedError
 from .inner import unroll
 from .models import Architecture, loss_fn, n_outputs, one_hot_targets, parse_archs
+from .training import minibatches
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,6 +92,13 @@ def raw_lr(lr: float) -> float:
     return float(np.log(np.expm1(lr)))
 
 
+def trained_loss(arch: Architecture, params, x, targets, batch_index, lrs, xb, tb, wb=None, *,
+                 memory: str = "store") -> jax.Array:
+    """One internal model's loss on the real batch after the unrolled inner loop."""
+    p = unroll(arch, params, x, targets, batch_index, lrs, memory=memory)
+    return loss_fn(arch.apply(p, xb), tb, wb)
+
+
 class Distiller_:
     """Builds the compiled pieces for one configuration and problem size (internal)."""
 
@@ -99,7 +107,6 @@ class Distiller_:
         self.groups = _groups(config)
         self.d, self.n_classes, self.k = n_features, n_classes, n_outputs(n_classes)
         self.labels = np.tile(class_layout(n_classes, config.per_class), (config.steps, 1))
-        self.batch_index = jnp.arange(config.n_inner, dtype=jnp.int32) % config.steps
         self.optimizer = optax.adam(config.outer_lr, b1=config.beta1, b2=config.beta2)
         self.run_epoch = jax.jit(jax.vmap(self._epoch, in_axes=(0, None, None)))
         self._start = jax.jit(jax.vmap(self._start_one))
@@ -149,16 +156,13 @@ class Distiller_:
         """Mean loss on the real batch of the m internal models after the unrolled inner loop."""
         targets = learned.get("targets", self.fixed_targets)
         lrs = jax.nn.softplus(learned["raw_lr"])
+        batch_index = jnp.arange(lrs.shape[0], dtype=jnp.int32) % self.config.steps
         total = 0.0
         for group, params in zip(self.groups, theta0, strict=True):
-            arch = group.arch
-
-            def trained_loss(p, arch=arch):
-                p = unroll(arch, p, learned["x"], targets, self.batch_index, lrs,
-                           memory=self.config.memory)
-                return loss_fn(arch.apply(p, xb), tb, wb)
-
-            total = total + jnp.sum(jax.vmap(trained_loss)(params))
+            losses = jax.vmap(lambda p, arch=group.arch: trained_loss(
+                arch, p, learned["x"], targets, batch_index, lrs, xb, tb, wb,
+                memory=self.config.memory))(params)
+            total = total + jnp.sum(losses)
         return total / self.config.models
 
     def _outer_step(self, state: _State, batch, X, T):
@@ -174,16 +178,10 @@ class Distiller_:
 
     def _epoch(self, state: _State, X, T):
         """One outer epoch: a fresh shuffle of the real train part in minibatches."""
-        n, b = X.shape[0], self.config.batch_size
-        n_batches = -(-n // b)
         key, k_perm = jax.random.split(state.key)
-        perm = jax.random.permutation(k_perm, n)
-        pad = n_batches * b - n
-        # The last minibatch is topped up with weight-0 rows, so every step has one shape.
-        idx = perm[jnp.arange(n_batches * b) % n].reshape(n_batches, b)
-        weights = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(n_batches, b)
+        batches = minibatches(k_perm, X.shape[0], self.config.batch_size)
         state = state._replace(key=key)
-        return lax.scan(lambda s, batch: self._outer_step(s, batch, X, T), state, (idx, weights))
+        return lax.scan(lambda s, batch: self._outer_step(s, batch, X, T), state, batches)
 
 
 CHECKPOINT_EVERY_S = 1.0  # a checkpoint at most this often (and at the end, and on interrupt)

@@ -1,24 +1,22 @@
 """Training fresh models on distilled data and scoring them on the test part.
 
-All restarts and all fresh initialisations train at once: one compiled program vmapped over
-restarts (each with its own synthetic data and lrs) and over initialisations.
+All restarts and all fresh initialisations train at once, in one compiled program
+(:func:`.training.fit_schedule`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from .distill import DistilledData
-from .inner import unroll
-from .models import Architecture, loss_fn, one_hot_targets, parse_arch, predict_class
+from .models import Architecture, parse_arch
 from .stats import summarize
 from .strategies import Strategy, parse_strategy
+from .training import fit_schedule
 
 EVAL_SALT = 0x5EED  # evaluation inits never reuse the keys of distillation
 
@@ -60,34 +58,6 @@ class Evaluation:
         }
 
 
-@partial(jax.jit, static_argnames=("arch", "n_classes", "init", "every", "n_inits"))
-def _train_and_score(arch, x, targets, batch_index, lrs, X_test, y_test, keys, *,
-                     n_classes, init, every, n_inits):
-    T_test = one_hot_targets(y_test, n_classes)
-    n_out = T_test.shape[-1]
-
-    def metrics(params):
-        logits = arch.apply(params, X_test)
-        return jnp.mean(predict_class(logits) == y_test), loss_fn(logits, T_test)
-
-    def one_model(key, x, targets, lrs):
-        params = arch.init(key, x.shape[-1], n_out, init)
-        segments = (batch_index.reshape(-1, every), lrs.reshape(-1, every))
-
-        def segment(p, seg):
-            p = unroll(arch, p, x, targets, seg[0], seg[1])
-            return p, metrics(p)
-
-        _, (acc, ll) = lax.scan(segment, params, segments)
-        return acc, ll
-
-    def one_restart(key, x, targets, lrs):
-        init_keys = jax.random.split(key, n_inits)
-        return jax.vmap(one_model, in_axes=(0, None, None, None))(init_keys, x, targets, lrs)
-
-    return jax.vmap(one_restart)(keys, x, targets, lrs)
-
-
 def evaluate(
     distilled: DistilledData,
     X_test: np.ndarray,
@@ -117,26 +87,15 @@ def evaluate(
     steps = distilled.config.steps
     batch_index, lrs = strategy.schedule(distilled.lrs, steps)
     every = record_every or steps
-    pad = (-len(batch_index)) % every  # lr-0 steps change nothing; they only square the shape
-    batch_index = np.concatenate([batch_index, np.zeros(pad, batch_index.dtype)])
-    lrs = np.concatenate([lrs, np.zeros((*lrs.shape[:-1], pad))], axis=-1)
     dtype = jnp.result_type(float)
     base = jax.random.fold_in(jax.random.PRNGKey(seed), EVAL_SALT)
-    keys = jnp.stack([jax.random.fold_in(base, r) for r in distilled.restart_ids])
-    acc, ll = _train_and_score(
-        arch,
-        jnp.asarray(distilled.x, dtype),
-        jnp.asarray(distilled.targets, dtype),
-        jnp.asarray(batch_index, jnp.int32),
-        jnp.asarray(lrs, dtype),
-        jnp.asarray(X_test, dtype),
-        jnp.asarray(y_test, jnp.int32),
-        keys,
-        n_classes=distilled.n_classes,
-        init=init or distilled.config.init,
-        every=every,
-        n_inits=inits,
-    )
+    keys = jnp.stack([jax.random.split(jax.random.fold_in(base, r), inits)
+                      for r in distilled.restart_ids])
+    _, (acc, ll) = fit_schedule(
+        arch, jnp.asarray(distilled.x, dtype), jnp.asarray(distilled.targets, dtype),
+        jnp.asarray(batch_index, jnp.int32), jnp.asarray(lrs, dtype), keys,
+        (jnp.asarray(X_test, dtype), jnp.asarray(y_test, jnp.int32)),
+        init=init or distilled.config.init, every=every)
     acc, ll = np.asarray(acc), np.asarray(ll)
     n_points = acc.shape[-1]
     return Evaluation(
@@ -144,7 +103,7 @@ def evaluate(
         strategy=strategy.kind,
         accuracy=acc[..., -1],
         logloss=ll[..., -1],
-        curve_steps=np.minimum(np.arange(1, n_points + 1) * every, len(batch_index) - pad),
+        curve_steps=np.minimum(np.arange(1, n_points + 1) * every, len(batch_index)),
         curve_accuracy=acc,
         curve_logloss=ll,
     )

@@ -18,21 +18,19 @@ How each is trained:
 * nets trained on a distilled set follow its learned schedule (the steps in order, each with
   its learned lr): that is what a distilled set is for. A set with no learned lrs (made by
   any method but ``wang``) is plain rows.
-* nets trained on plain rows use one fixed recipe, :class:`NetRecipe` (Adam, 1000 steps of
-  minibatches of 128 rows, lr 3e-3), whatever the set.
+* nets trained on plain rows use one fixed recipe, ``NET_RECIPE`` (Adam, 1000 steps of
+  minibatches of 128 rows drawn with replacement, lr 3e-3), whatever the set.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jax import lax
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
@@ -42,9 +40,9 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .errors import TabdistillError
-from .inner import unroll
-from .models import Architecture, loss_fn, n_outputs, one_hot_targets, parse_arch
+from .models import Architecture, one_hot_targets, parse_arch
 from .strategies import parse_strategy
+from .training import Recipe, fit_rows, fit_schedule
 
 SKLEARN_LEARNERS = ("logreg", "knn", "rf", "hgb", "nb", "xgb")
 DEFAULT_LEARNERS = ("mlp2", "logreg", "knn", "rf", "hgb")
@@ -62,14 +60,7 @@ class Learner:
         return self.arch is not None
 
 
-@dataclass(frozen=True)
-class NetRecipe:
-    """How a net is trained on plain rows."""
-
-    steps: int = 1000
-    batch_size: int = 128
-    lr: float = 3e-3
-    init: str = "xavier-normal"
+NET_RECIPE = Recipe(units=1000, batch_size=128, lr=3e-3, draw=True)  # nets on plain rows
 
 
 def parse_learner(name: str | Learner) -> Learner:
@@ -171,37 +162,13 @@ def _proba(arch, params, X):
 
 
 def train_net(arch: Architecture, X: np.ndarray, y: np.ndarray, n_classes: int, *,
-              seed: int = 0, recipe: NetRecipe = NetRecipe()) -> NetModel:
-    """Trains a fresh net on plain rows with :class:`NetRecipe` (Adam on minibatches)."""
+              seed: int = 0, recipe: Recipe = NET_RECIPE) -> NetModel:
+    """Trains a fresh net on plain rows with ``recipe`` (minibatches at most all rows)."""
     X = jnp.asarray(X, jnp.float32)
     T = one_hot_targets(jnp.asarray(y, jnp.int32), n_classes).astype(jnp.float32)
-    params = _adam_train(arch, X, T, jax.random.PRNGKey(seed), n_out=n_outputs(n_classes),
-                         steps=recipe.steps, batch=min(recipe.batch_size, X.shape[0]),
-                         lr=recipe.lr, init=recipe.init)
+    recipe = replace(recipe, batch_size=min(recipe.batch_size, X.shape[0]))
+    params, _ = fit_rows(arch, recipe, X, T, jax.random.PRNGKey(seed))
     return NetModel(arch, jax.tree.map(np.asarray, params), n_classes)
-
-
-@partial(jax.jit, static_argnames=("arch", "n_out", "steps", "batch", "lr", "init"))
-def _adam_train(arch, X, T, key, *, n_out, steps, batch, lr, init):
-    k_init, k_batches = jax.random.split(key)
-    params = arch.init(k_init, X.shape[1], n_out, init)
-    params = jax.tree.map(lambda a: a.astype(jnp.float32), params)
-    opt = optax.adam(lr)
-
-    def step(carry, k):
-        p, state = carry
-        if batch == X.shape[0]:
-            xb, tb = X, T
-        else:
-            idx = jax.random.randint(k, (batch,), 0, X.shape[0])
-            xb, tb = X[idx], T[idx]
-        grads = jax.grad(lambda q: loss_fn(arch.apply(q, xb), tb))(p)
-        updates, state = opt.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), None
-
-    (params, _), _ = lax.scan(step, (params, opt.init(params)), jax.random.split(k_batches,
-                                                                                    steps))
-    return params
 
 
 def train_net_distilled(distilled, arch: Architecture, *, restart: int = 0, seed: int = 0,
@@ -209,7 +176,7 @@ def train_net_distilled(distilled, arch: Architecture, *, restart: int = 0, seed
     """Trains a fresh net on one restart's distilled steps with their learned lrs."""
     strategy = parse_strategy(strategy)
     batch_index, lrs = strategy.schedule(distilled.lrs[restart], distilled.config.steps)
-    params = _schedule_train(
+    params, _ = fit_schedule(
         arch, jnp.asarray(distilled.x[restart], jnp.float32),
         jnp.asarray(distilled.targets[restart], jnp.float32),
         jnp.asarray(batch_index, jnp.int32), jnp.asarray(lrs, jnp.float32),
@@ -218,18 +185,11 @@ def train_net_distilled(distilled, arch: Architecture, *, restart: int = 0, seed
     return NetModel(arch, jax.tree.map(np.asarray, params), distilled.n_classes)
 
 
-@partial(jax.jit, static_argnames=("arch", "init"))
-def _schedule_train(arch, x, targets, batch_index, lrs, key, *, init):
-    params = arch.init(key, x.shape[-1], targets.shape[-1], init)
-    params = jax.tree.map(lambda a: a.astype(jnp.float32), params)
-    return unroll(arch, params, x, targets, batch_index, lrs)
-
-
 # ---- one call for any learner ------------------------------------------------------------
 
 
 def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
-        seed: int = 0, recipe: NetRecipe = NetRecipe()):
+        seed: int = 0, recipe: Recipe = NET_RECIPE):
     """A learner trained on plain rows; the result has ``predict`` (class indices)."""
     learner = parse_learner(learner)
     if learner.is_net:
