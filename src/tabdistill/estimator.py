@@ -107,7 +107,7 @@ class Distiller(ClassifierMixin, BaseEstimator):
         self.synthetic_y_ = self.classes_[np.asarray(self.distilled_.labels).reshape(-1)]
         self.learning_rates_ = np.asarray(self.distilled_.lrs[0])
         self.compression_ratio_ = len(Xt) / n_synthetic(config, len(self.classes_))
-        self.model_ = fit_distilled(config.arch[0], self.distilled_, restart=0,
+        self.model_ = fit_distilled(config.default_net, self.distilled_, restart=0,
                                     seed=config.seed)
         return self
 
