@@ -114,7 +114,7 @@ def test_a_narrow_draw_trains_and_differentiates_like_the_narrow_net(x64, net):
         assert np.abs(a).sum() > 0
 
 
-@pytest.mark.parametrize("memory", ["store", "checkpoint"])
+@pytest.mark.parametrize("memory", ["store", pytest.param("checkpoint", marks=pytest.mark.slow)])
 def test_drawn_hypergradient_matches_finite_differences(x64, memory):
     config = DistillConfig(arch="random:2/3:0-2:tanh/elu/relu", steps=3, epochs=2,
                            per_class=2, models=4, memory=memory, learn_labels=True)
@@ -150,3 +150,24 @@ def test_a_short_random_distillation_is_finite_and_reproducible(tiny_moons):
     alone = distill(tiny_moons, config, restart_ids=(1,))
     np.testing.assert_allclose(alone.x[0], both.x[1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(alone.loss_history[0], both.loss_history[1], rtol=1e-5)
+
+
+def test_the_guarded_step_is_the_plain_gradient_and_drops_blown_up_models(x64):
+    config = DistillConfig(arch="random:3:0-1:tanh", steps=2, epochs=1, per_class=2, models=3)
+    engine = Distiller_(config, n_features=2, n_classes=2)
+    learned = dict(engine.init_state(seed=0, restart=0).learned)
+    models = (jax.random.split(jax.random.PRNGKey(1), 3), jnp.array([[0, 3], [1, 2], [1, 3]]))
+    xb = jax.random.normal(jax.random.PRNGKey(2), (8, 2))
+    tb = one_hot_targets(jnp.arange(8) % 2, 2)
+    wb = jnp.ones(8)
+    loss, grads = engine._drawn_value_and_grad(learned, *models, xb, tb, wb)
+    plain_loss, plain = jax.value_and_grad(engine.outer_loss)(learned, models, xb, tb, wb)
+    np.testing.assert_allclose(loss, plain_loss, rtol=1e-12)
+    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(plain), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+    # An object at inf blows up every model that sees it: the loss says so (the run stops as
+    # diverged), but the gradient stays finite instead of turning the state into NaN.
+    learned["x"] = learned["x"].at[0, 0, 0].set(jnp.inf)
+    loss, grads = engine._drawn_value_and_grad(learned, *models, xb, tb, wb)
+    assert np.isnan(loss)
+    assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))

@@ -162,10 +162,11 @@ class Distiller_:
         ``theta0`` holds the models' initial weights, per group; for a random space it is
         ``(keys [m], draws [m, 2])`` instead, each model's init key and net.
         """
+        if self.space is not None:
+            return jnp.mean(lax.map(lambda kd: self._drawn_loss(learned, *kd, xb, tb, wb),
+                                    theta0))
         targets = learned.get("targets", self.fixed_targets)
         lrs = jax.nn.softplus(learned["raw_lr"])
-        if self.space is not None:
-            return self._drawn_loss(learned["x"], targets, lrs, *theta0, xb, tb, wb)
         total = 0.0
         for group, params in zip(self.groups, theta0, strict=True):
             arch = group.arch
@@ -178,33 +179,55 @@ class Distiller_:
             total = total + jnp.sum(jax.vmap(trained_loss)(params))
         return total / self.config.models
 
-    def _drawn_loss(self, x, targets, lrs, keys, draws, xb, tb, wb) -> jax.Array:
-        """:meth:`outer_loss` for models whose nets are drawn: model ``j`` inits branch
-        ``draws[j, 0]`` with ``draws[j, 1]`` live units per hidden layer."""
+    def _drawn_loss(self, learned: dict, key, draw, xb, tb, wb) -> jax.Array:
+        """One drawn model's loss on the real batch after the inner loop: it inits branch
+        ``draw[0]`` of the space with ``draw[1]`` live units per hidden layer."""
+        targets = learned.get("targets", self.fixed_targets)
+        lrs = jax.nn.softplus(learned["raw_lr"])
 
         def branch(arch):
             def trained_loss(key, width):
                 p = arch.init(key, self.d, self.k, self.config.init, live=width)
-                p = unroll(arch, p, x, targets, self.batch_index, lrs, memory=self.config.memory)
+                p = unroll(arch, p, learned["x"], targets, self.batch_index, lrs,
+                           memory=self.config.memory)
                 return loss_fn(arch.apply(p, xb), tb, wb)
             return trained_loss
 
-        branches = [branch(a) for a in self.space.branches]
-        # One model at a time (a scan), so that the program holds each branch once.
-        losses = lax.map(lambda kd: lax.switch(kd[1][0], branches, kd[0], kd[1][1]),
-                         (keys, draws))
-        return jnp.sum(losses) / self.config.models
+        return lax.switch(draw[0], [branch(a) for a in self.space.branches], key, draw[1])
+
+    def _drawn_value_and_grad(self, learned: dict, keys, draws, xb, tb, wb):
+        """The outer loss and its gradient over the drawn models that stayed finite.
+
+        A drawn net whose inner training blows up (a deep net at lrs learned for shallow
+        ones) would turn the whole state into NaN; it is left out of this step's mean instead.
+        Models run one at a time (a scan), so that the program holds each branch once.
+        """
+
+        def one(kd):
+            loss, grads = jax.value_and_grad(self._drawn_loss)(learned, *kd, xb, tb, wb)
+            ok = jnp.isfinite(loss)
+            for g in jax.tree.leaves(grads):
+                ok = ok & jnp.isfinite(g).all()
+            return (jnp.where(ok, loss, 0.0), jax.tree.map(lambda g: jnp.where(ok, g, 0.0), grads),
+                    ok)
+
+        losses, grads, ok = lax.map(one, (keys, draws))
+        n = jnp.sum(ok)
+        loss = jnp.where(n > 0, jnp.sum(losses) / jnp.maximum(n, 1), jnp.nan)
+        return loss, jax.tree.map(lambda g: jnp.sum(g, 0) / jnp.maximum(n, 1), grads)
 
     def _outer_step(self, state: _State, batch, X, T):
         idx, weights, draws = batch
         key, k_models = jax.random.split(state.key)
         if self.space is not None:
-            theta0 = (jax.random.split(k_models, self.config.models), draws)
+            keys = jax.random.split(k_models, self.config.models)
+            loss, grads = self._drawn_value_and_grad(state.learned, keys, draws, X[idx], T[idx],
+                                                     weights)
         else:
             theta0 = state.theta0 if self.config.fixed_init else self._draw_models(k_models)
-        loss, grads = jax.value_and_grad(self.outer_loss)(
-            state.learned, theta0, X[idx], T[idx], weights
-        )
+            loss, grads = jax.value_and_grad(self.outer_loss)(
+                state.learned, theta0, X[idx], T[idx], weights
+            )
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.learned)
         learned = optax.apply_updates(state.learned, updates)
         return _State(learned, opt_state, state.theta0, key), loss
