@@ -1,6 +1,8 @@
 """Random architecture spaces: parsing, reproducible draws, the exactness of a narrow draw
 inside its wide branch, the hypergradient against finite differences, and a short run."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -171,3 +173,17 @@ def test_the_guarded_step_is_the_plain_gradient_and_drops_blown_up_models(x64):
     loss, grads = engine._drawn_value_and_grad(learned, *models, xb, tb, wb)
     assert np.isnan(loss)
     assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))
+
+
+def test_the_command_line_records_the_space_and_evaluates_named_nets(tmp_path, capsys):
+    out = tmp_path / "set"
+    assert main(["distill", "moons", "--arch", "random:4:0-1:tanh", "--steps", "2",
+                 "--epochs", "1", "--outer-epochs", "1", "--batch-size", "256", "--quiet",
+                 "--eval-inits", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert all(f"{net} trained on it" in printed for net in ("linear", "mlp2", "mlp4"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["arch"] == ["random:4:0/1:tanh"]
+    assert main(["evaluate", str(out), "--strategy", "fixed", "--inits", "2", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["arch"] == "mlp2" and 0 <= summary["accuracy_mean"] <= 1
