@@ -74,7 +74,8 @@ def test_draws_are_reproducible_and_cover_the_space():
 
 
 @pytest.mark.parametrize("net", [
-    "mlp:2x2:tanh", "mlp:3x2:gelu",
+    "mlp:3x2:gelu",
+    pytest.param("mlp:2x2:tanh", marks=pytest.mark.slow),
     pytest.param("mlp:3x1:relu", marks=pytest.mark.slow),
     pytest.param("mlp:4x3:elu", marks=pytest.mark.slow),
 ])
@@ -118,16 +119,16 @@ def test_a_narrow_draw_trains_and_differentiates_like_the_narrow_net(x64, net):
 
 @pytest.mark.parametrize("memory", ["store", pytest.param("checkpoint", marks=pytest.mark.slow)])
 def test_drawn_hypergradient_matches_finite_differences(x64, memory):
-    config = DistillConfig(arch="random:2/3:0-2:tanh/elu/relu", steps=3, epochs=2,
+    config = DistillConfig(arch="random:2/3:0-2:tanh/elu", steps=3, epochs=2,
                            per_class=2, models=4, memory=memory, learn_labels=True)
     engine = Distiller_(config, n_features=2, n_classes=2)
     learned = dict(engine.init_state(seed=3, restart=0).learned)
     key = jax.random.PRNGKey(3)
     learned["raw_lr"] = learned["raw_lr"] + 0.3 * jax.random.normal(key, learned["raw_lr"].shape)
-    # linear, a narrow tanh net, a wide two-layer elu net, a narrow two-layer relu net
+    # linear, a narrow tanh net, a wide two-layer elu net, a narrow two-layer tanh net
     names = {b.name: i for i, b in enumerate(engine.space.branches)}
     drawn = jnp.array([[names["linear"], 2], [names["mlp:3x1:tanh"], 2],
-                       [names["mlp:3x2:elu"], 3], [names["mlp:3x2:relu"], 2]], jnp.int32)
+                       [names["mlp:3x2:elu"], 3], [names["mlp:3x2:tanh"], 2]], jnp.int32)
     models = (jax.random.split(jax.random.PRNGKey(4), 4), drawn)
     xb = jax.random.normal(jax.random.PRNGKey(5), (16, 2))
     tb = one_hot_targets(jax.random.randint(jax.random.PRNGKey(6), (16,), 0, 2), 2)
@@ -142,6 +143,7 @@ def test_drawn_hypergradient_matches_finite_differences(x64, memory):
                 modes=["rev"], eps=1e-5, atol=1e-6, rtol=1e-5)
 
 
+@pytest.mark.slow  # two compiles; the command-line test below runs a short one too
 def test_a_short_random_distillation_is_finite_and_reproducible(tiny_moons):
     config = DistillConfig(arch="random:4/8:0-2:tanh/relu", steps=3, epochs=1, per_class=2,
                            models=2, outer_epochs=2, batch_size=40, restarts=2, seed=5)
@@ -183,6 +185,7 @@ def test_the_command_line_records_the_space_and_evaluates_named_nets(tmp_path, c
     printed = capsys.readouterr().out
     assert all(f"{net} trained on it" in printed for net in ("linear", "mlp2", "mlp4"))
     manifest = json.loads((out / "manifest.json").read_text())
+    assert all(np.isfinite(v).all() for v in np.load(out / "distilled.npz").values())
     assert manifest["config"]["arch"] == ["random:4:0/1:tanh"]
     assert main(["evaluate", str(out), "--strategy", "fixed", "--inits", "2", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
