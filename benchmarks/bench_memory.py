@@ -47,7 +47,7 @@ def measure(args) -> dict:
     state = engine.init_states(config.seed, [0])
     jax.block_until_ready(state)
     start = time.perf_counter()
-    compiled = engine.run_epoch.lower(state, X, T).compile()
+    compiled = engine._run_epoch.lower(state, X, T, None).compile()
     compile_s = time.perf_counter() - start
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # resets the peak (VmHWM) to the current RSS

@@ -127,9 +127,9 @@ def test_divergence_keeps_the_last_finite_checkpoint(tiny_moons, tmp_path, monke
             super().__init__(*args)
             run, calls = self.run_epoch, []
 
-            def run_epoch(state, X, T):
+            def run_epoch(state, X, T, *draws):
                 calls.append(1)
-                state, losses = run(state, X, T)
+                state, losses = run(state, X, T, *draws)
                 if len(calls) == 3:
                     state = state._replace(learned={**state.learned,
                                                     "x": state.learned["x"].at[1].set(np.nan)})

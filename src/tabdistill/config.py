@@ -3,9 +3,11 @@ D'yakonov, "New Properties of the Data Distillation Method When Working With Tab
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 
+from .archspace import ArchSpace, is_space, parse_space
 from .errors import TabdistillError
 from .inner import MEMORY_MODES
 from .models import INITS, parse_archs
@@ -16,7 +18,9 @@ class DistillConfig:
     """Everything that defines a distillation run.
 
     The internal models are spread over ``arch`` in turn: model ``j`` is ``arch[j % len(arch)]``,
-    so ``arch=("linear", "mlp2", "mlp4")`` with ``models=3`` is the paper's section 6.
+    so ``arch=("linear", "mlp2", "mlp4")`` with ``models=3`` is the paper's section 6. A lone
+    random space (``arch=("random",)``, see :mod:`.archspace`) draws every model's net afresh at
+    every outer step instead.
     """
 
     arch: tuple[str, ...] = ("mlp2",)
@@ -42,18 +46,41 @@ class DistillConfig:
             object.__setattr__(self, "arch", tuple(a.strip() for a in self.arch.split(",")))
         else:
             object.__setattr__(self, "arch", tuple(str(a) for a in self.arch))
+        if len(self.arch) == 1 and is_space(self.arch[0]):  # spelt out, for the manifest
+            with contextlib.suppress(TabdistillError):  # validate() says what is wrong
+                object.__setattr__(self, "arch", (parse_space(self.arch[0]).name,))
 
     @property
     def n_inner(self) -> int:
         """n, the number of inner steps."""
         return self.steps * self.epochs
 
+    @property
+    def space(self) -> ArchSpace | None:
+        """The random architecture space, when ``arch`` is one."""
+        return parse_space(self.arch[0]) if any(map(is_space, self.arch)) else None
+
+    @property
+    def default_net(self) -> str:
+        """The net that evaluations train unless told otherwise: the first architecture, or
+        ``mlp2`` (the paper's) for a random space."""
+        return "mlp2" if self.space is not None else self.arch[0]
+
     def replace(self, **changes) -> DistillConfig:
         return dataclasses.replace(self, **changes)
 
     def validate(self) -> DistillConfig:
         """Raises :class:`TabdistillError` for an impossible setting; returns ``self``."""
-        archs = parse_archs(self.arch)
+        if any(map(is_space, self.arch)):
+            if len(self.arch) > 1:
+                raise TabdistillError(f"a random space cannot be listed with other "
+                                      f"architectures ({','.join(self.arch)}); expected it alone")
+            if self.fixed_init:
+                raise TabdistillError("fixed-init keeps each model's weights, so it cannot be "
+                                      "combined with random architectures; expected one of them")
+            archs = (self.space,)
+        else:
+            archs = parse_archs(self.arch)
         positive = ("steps", "epochs", "per_class", "models", "outer_epochs", "batch_size",
                     "restarts")
         for name in positive:

@@ -1,6 +1,7 @@
 """The distillation algorithm (the paper's Algorithms 1-3), compiled and vectorised.
 
-One outer step, for one restart: draw ``m`` fresh internal models, train each through the
+One outer step, for one restart: draw ``m`` fresh internal models (of fixed architectures, or
+each of a net drawn from a random space, :mod:`.archspace`), train each through the
 ``n`` unrolled inner steps on the synthetic batches with the learned learning rates, measure
 their mean loss on a minibatch of real objects, and take an Adam step on the synthetic objects
 and the raw learning rates (``lr = softplus(raw)``) along the exact reverse-mode hypergradient.
@@ -25,7 +26,7 @@ import numpy as np
 import optax
 from jax import lax
 
-from . import resume
+from . import archspace, resume
 from .config import DistillConfig
 from .data import Dataset
 from .errors import DivergedError
@@ -75,6 +76,8 @@ class _State(NamedTuple):
 
 
 def _groups(config: DistillConfig) -> tuple[_Group, ...]:
+    if config.space is not None:
+        return ()  # each model's net is drawn at every outer step
     archs = parse_archs(config.arch)
     counts = [0] * len(archs)
     for j in range(config.models):
@@ -105,11 +108,26 @@ class Distiller_:
     def __init__(self, config: DistillConfig, n_features: int, n_classes: int):
         self.config = config.validate()
         self.groups = _groups(config)
+        self.space = config.space
         self.d, self.n_classes, self.k = n_features, n_classes, n_outputs(n_classes)
         self.labels = np.tile(class_layout(n_classes, config.per_class), (config.steps, 1))
         self.optimizer = optax.adam(config.outer_lr, b1=config.beta1, b2=config.beta2)
-        self.run_epoch = jax.jit(jax.vmap(self._epoch, in_axes=(0, None, None)))
+        # Architecture draws are shared by the restarts (not vmapped), so that lax.switch
+        # runs one branch per model rather than all of them.
+        self._run_epoch = jax.jit(jax.vmap(self._epoch, in_axes=(0, None, None, None)))
         self._start = jax.jit(jax.vmap(self._start_one))
+
+    def run_epoch(self, state: _State, X, T, draws=None):
+        """One outer epoch of every restart; ``draws`` (see :meth:`arch_draws`) for a space."""
+        return self._run_epoch(state, X, T, draws)
+
+    def arch_draws(self, epoch: int, n_train: int) -> np.ndarray | None:
+        """The nets of outer epoch ``epoch`` (from 0), ``[outer steps, m, 2]`` (see
+        :func:`.archspace.draws`), or ``None`` for fixed architectures."""
+        if self.space is None:
+            return None
+        steps = -(-n_train // self.config.batch_size)
+        return archspace.draws(self.space, self.config.seed, epoch, steps, self.config.models)
 
     # ---- one restart -------------------------------------------------------------------
 
@@ -153,7 +171,14 @@ class Distiller_:
         return one_hot_targets(jnp.asarray(self.labels), self.n_classes)
 
     def outer_loss(self, learned: dict, theta0: tuple, xb, tb, wb) -> jax.Array:
-        """Mean loss on the real batch of the m internal models after the unrolled inner loop."""
+        """Mean loss on the real batch of the m internal models after the unrolled inner loop.
+
+        ``theta0`` holds the models' initial weights, per group; for a random space it is
+        ``(keys [m], draws [m, 2])`` instead, each model's init key and net.
+        """
+        if self.space is not None:
+            return jnp.mean(lax.map(lambda kd: self._drawn_loss(learned, *kd, xb, tb, wb),
+                                    theta0))
         targets = learned.get("targets", self.fixed_targets)
         lrs = jax.nn.softplus(learned["raw_lr"])
         batch_index = jnp.arange(lrs.shape[0], dtype=jnp.int32) % self.config.steps
@@ -165,23 +190,66 @@ class Distiller_:
             total = total + jnp.sum(losses)
         return total / self.config.models
 
+    def _drawn_loss(self, learned: dict, key, draw, xb, tb, wb) -> jax.Array:
+        """One drawn model's loss on the real batch after the inner loop: it inits branch
+        ``draw[0]`` of the space with ``draw[1]`` live units per hidden layer."""
+        targets = learned.get("targets", self.fixed_targets)
+        lrs = jax.nn.softplus(learned["raw_lr"])
+
+        def branch(arch):
+            def trained_loss(key, width):
+                p = arch.init(key, self.d, self.k, self.config.init, live=width)
+                p = unroll(arch, p, learned["x"], targets, self.batch_index, lrs,
+                           memory=self.config.memory)
+                return loss_fn(arch.apply(p, xb), tb, wb)
+            return trained_loss
+
+        return lax.switch(draw[0], [branch(a) for a in self.space.branches], key, draw[1])
+
+    def _drawn_value_and_grad(self, learned: dict, keys, draws, xb, tb, wb):
+        """The outer loss and its gradient over the drawn models that stayed finite.
+
+        A drawn net whose inner training blows up (a deep net at lrs learned for shallow
+        ones) would turn the whole state into NaN; it is left out of this step's mean instead.
+        Models run one at a time (a scan), so that the program holds each branch once.
+        """
+
+        def one(kd):
+            loss, grads = jax.value_and_grad(self._drawn_loss)(learned, *kd, xb, tb, wb)
+            ok = jnp.isfinite(loss)
+            for g in jax.tree.leaves(grads):
+                ok = ok & jnp.isfinite(g).all()
+            return (jnp.where(ok, loss, 0.0), jax.tree.map(lambda g: jnp.where(ok, g, 0.0), grads),
+                    ok)
+
+        losses, grads, ok = lax.map(one, (keys, draws))
+        n = jnp.sum(ok)
+        loss = jnp.where(n > 0, jnp.sum(losses) / jnp.maximum(n, 1), jnp.nan)
+        return loss, jax.tree.map(lambda g: jnp.sum(g, 0) / jnp.maximum(n, 1), grads)
+
     def _outer_step(self, state: _State, batch, X, T):
-        idx, weights = batch
+        idx, weights, draws = batch
         key, k_models = jax.random.split(state.key)
-        theta0 = state.theta0 if self.config.fixed_init else self._draw_models(k_models)
-        loss, grads = jax.value_and_grad(self.outer_loss)(
-            state.learned, theta0, X[idx], T[idx], weights
-        )
+        if self.space is not None:
+            keys = jax.random.split(k_models, self.config.models)
+            loss, grads = self._drawn_value_and_grad(state.learned, keys, draws, X[idx], T[idx],
+                                                     weights)
+        else:
+            theta0 = state.theta0 if self.config.fixed_init else self._draw_models(k_models)
+            loss, grads = jax.value_and_grad(self.outer_loss)(
+                state.learned, theta0, X[idx], T[idx], weights
+            )
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.learned)
         learned = optax.apply_updates(state.learned, updates)
         return _State(learned, opt_state, state.theta0, key), loss
 
-    def _epoch(self, state: _State, X, T):
+    def _epoch(self, state: _State, X, T, draws):
         """One outer epoch: a fresh shuffle of the real train part in minibatches."""
         key, k_perm = jax.random.split(state.key)
         batches = minibatches(k_perm, X.shape[0], self.config.batch_size)
         state = state._replace(key=key)
-        return lax.scan(lambda s, batch: self._outer_step(s, batch, X, T), state, batches)
+        return lax.scan(lambda s, batch: self._outer_step(s, batch, X, T), state,
+                        (*batches, draws))
 
 
 CHECKPOINT_EVERY_S = 1.0  # a checkpoint at most this often (and at the end, and on interrupt)
@@ -266,7 +334,8 @@ def distill(
     snap, saved, last_save = (state, history, done), done, time.perf_counter()
     try:
         for epoch in range(done, total):
-            new_state, losses = engine.run_epoch(snap[0], X, T)
+            new_state, losses = engine.run_epoch(snap[0], X, T,
+                                                 engine.arch_draws(epoch, X.shape[0]))
             finite = np.asarray(_finite_restarts(losses, new_state.learned))
             if not finite.all():
                 bad = [r for r, ok in zip(restart_ids, finite, strict=True) if not ok]

@@ -115,7 +115,7 @@ class Distiller(ClassifierMixin, BaseEstimator):
             preprocessing=self.preprocessing_, transformer=self.transformer_,
         )
         config = self._config(len(Xt))
-        learner = self.learner if self.learner is not None else config.arch[0]
+        learner = self.learner if self.learner is not None else config.default_net
         parse_learner(learner)
         self.method_choice_ = None
         if self.method == "wang":

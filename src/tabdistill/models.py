@@ -50,20 +50,35 @@ class Architecture:
     hidden: tuple[int, ...]
     activation: str = "relu"
 
-    def init(self, key: jax.Array, n_in: int, n_out: int, scheme: str = "xavier-normal"):
+    def init(self, key: jax.Array, n_in: int, n_out: int, scheme: str = "xavier-normal", *,
+             live: jax.Array | None = None):
         """Draws weights from ``scheme`` (biases zero) for an ``n_in -> n_out`` net.
 
         All layers' weights come from one draw of the key (then scaled per layer): one random
         number generator in the compiled program instead of one per layer, which compiles
         several times faster.
+
+        With ``live`` (an integer, possibly traced), only the first ``live`` units of every
+        hidden layer are drawn, at the scale of a net that ``live`` wide; the others start with
+        zero weights in and out. As every activation of a random space maps 0 to 0, such a unit
+        outputs 0, receives a zero gradient and so stays zero through any number of SGD steps:
+        the net computes, trains and differentiates exactly like the ``live``-wide one.
         """
         sizes = (n_in, *self.hidden, n_out)
         fans = list(zip(sizes[:-1], sizes[1:], strict=True))
         unit = _unit(key, sum(a * b for a, b in fans), scheme)
+        if live is not None:
+            on = [jnp.ones(n_in)] + [jnp.arange(w) < live for w in self.hidden] + [jnp.ones(n_out)]
+            widths = [n_in] + [live] * len(self.hidden) + [n_out]
         params, offset = [], 0
-        for fan_in, fan_out in fans:
+        for i, (fan_in, fan_out) in enumerate(fans):
             w = unit[offset : offset + fan_in * fan_out].reshape(fan_in, fan_out)
-            params.append((w * _scale(fan_in, fan_out, scheme), jnp.zeros(fan_out, w.dtype)))
+            if live is None:
+                w = w * _scale(fan_in, fan_out, scheme)
+            else:
+                scale = _scale(widths[i], widths[i + 1], scheme, sqrt=jnp.sqrt)
+                w = w * scale.astype(w.dtype) * (on[i][:, None] * on[i + 1][None, :])
+            params.append((w, jnp.zeros(fan_out, w.dtype)))
             offset += fan_in * fan_out
         return tuple(params)
 
@@ -88,10 +103,12 @@ def _unit(key, size: int, scheme: str) -> jax.Array:
     raise TabdistillError(f"unknown init {scheme!r}; expected one of {', '.join(INITS)}")
 
 
-def _scale(fan_in: int, fan_out: int, scheme: str) -> float:
-    """The standard deviation (normal) or the limit (uniform) of a layer's weights."""
+def _scale(fan_in, fan_out, scheme: str, sqrt=np.sqrt):
+    """The standard deviation (normal) or the limit (uniform) of a layer's weights (a float;
+    an array with ``sqrt=jnp.sqrt``, for traced fans)."""
     fan = {"xavier": (fan_in + fan_out) / 2, "kaiming": fan_in / 2}[scheme.split("-")[0]]
-    return float(np.sqrt((1.0 if scheme.endswith("-normal") else 3.0) / fan))
+    scale = sqrt((1.0 if scheme.endswith("-normal") else 3.0) / fan)
+    return float(scale) if sqrt is np.sqrt else scale
 
 
 def parse_arch(spec: str) -> Architecture:
@@ -111,6 +128,9 @@ def parse_arch(spec: str) -> Architecture:
                 f"expected one of {', '.join(ACTIVATIONS)}"
             )
         return Architecture(spec, (width,) * layers, activation)
+    if spec.split(":")[0] == "random":
+        raise TabdistillError(f"{spec!r} is a space of architectures, not one net; expected a net "
+                              "to train, such as mlp2 or mlp:32x3:tanh")
     raise TabdistillError(
         f"unknown architecture {spec!r}; expected linear, mlp2, mlp4 or "
         "mlp:WIDTHxLAYERS[:ACTIVATION] such as mlp:32x3:tanh"

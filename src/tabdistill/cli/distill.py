@@ -6,6 +6,7 @@ import argparse
 import shutil
 import sys
 
+from ..archspace import DEFAULT_SPACE
 from ..config import DistillConfig
 from ..errors import TabdistillError
 from .evaluate import format_accuracy, summarize_quietly
@@ -47,7 +48,9 @@ def add_parser(sub) -> None:
     p.add_argument("--arch", default=",".join(d.arch),
                    help="architecture(s) of the internal models: linear, mlp2, mlp4 or "
                         "mlp:WIDTHxLAYERS[:ACT]; a comma-separated list spreads the models "
-                        "over several architectures (the paper's section 6)")
+                        "over several architectures (the paper's section 6); random or "
+                        "random:WIDTHS:DEPTHS:ACTS draws each model's net at every outer step "
+                        f"(random is {DEFAULT_SPACE}; depth 0 is linear)")
     p.add_argument("--steps", type=positive_int, default=d.steps,
                    help="internal steps per internal epoch (s): the number of synthetic batches")
     p.add_argument("--epochs", type=positive_int, default=d.epochs,
@@ -156,7 +159,8 @@ def run(args) -> int:
           f"train rows: compression {size['compression_ratio']:.1f}x")
     if args.eval_inits > 0:
         from ..evaluate import evaluate
-        for arch in config.arch:
+        # A random space is checked on the paper's three nets.
+        for arch in config.arch if config.space is None else ("linear", "mlp2", "mlp4"):
             result = evaluate(distilled, dataset.X_test, dataset.y_test, arch=arch,
                               inits=args.eval_inits)
             s = summarize_quietly(result)

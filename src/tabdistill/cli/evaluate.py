@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("dir", help="a directory written by tabdistill distill")
     p.add_argument("--arch", default=None,
-                   help="architecture to train (default: the first one used for distilling)")
+                   help="architecture to train (default: the first one used for distilling; "
+                        "mlp2 for a set distilled with random architectures)")
     p.add_argument("--strategy", default="raw",
                    help="raw (the distilled steps and lrs), fixed (1), repeat (2) or "
                         "repeat-last (3): the paper's strategies for training longer")
@@ -43,7 +44,7 @@ def run(args) -> int:
     dataset = reload_dataset(manifest)
     if args.learners:
         return run_learners(args, distilled, dataset)
-    arch = args.arch or distilled.config.arch[0]
+    arch = args.arch or distilled.config.default_net
     if not distilled.has_schedule:
         print(f"note: {args.dir} holds plain rows ({distilled.method}), no learned schedule: "
               f"{arch} trains on them with the plain-rows recipe (Adam), once per restart",
