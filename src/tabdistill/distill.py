@@ -195,14 +195,14 @@ class Distiller_:
         ``draw[0]`` of the space with ``draw[1]`` live units per hidden layer."""
         targets = learned.get("targets", self.fixed_targets)
         lrs = jax.nn.softplus(learned["raw_lr"])
+        batch_index = jnp.arange(lrs.shape[0], dtype=jnp.int32) % self.config.steps
 
         def branch(arch):
-            def trained_loss(key, width):
+            def loss(key, width):
                 p = arch.init(key, self.d, self.k, self.config.init, live=width)
-                p = unroll(arch, p, learned["x"], targets, self.batch_index, lrs,
-                           memory=self.config.memory)
-                return loss_fn(arch.apply(p, xb), tb, wb)
-            return trained_loss
+                return trained_loss(arch, p, learned["x"], targets, batch_index, lrs, xb, tb,
+                                    wb, memory=self.config.memory)
+            return loss
 
         return lax.switch(draw[0], [branch(a) for a in self.space.branches], key, draw[1])
 
