@@ -16,6 +16,13 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   swaps single rows for other centroids or real rows of the same class and keeps a swap when
   the validation score does not drop (:data:`SEARCH_PROPOSALS` tries). Trees and neighbours
   get rows they score well with, not rows made for a net.
+* ``kip``: for each learner its own set: per-class k-means centroids moved by a kernel
+  objective inside the data's domain (numeric values in their train range, one-hot blocks on
+  the simplex; :mod:`~.kip`). Nets and linear models get kernel inducing points (kernel ridge
+  regression from the rows to the train part, a wide RBF kernel); ``knn`` gets prototypes
+  that a soft nearest-neighbour vote (a narrow RBF kernel) fits to the train part. Trees
+  (``rf``, ``hgb``, ``xgb``) get real rows instead, the nearest row of its class to each
+  centroid: moving the rows did not pay for them on the validation halves, real rows did.
 * ``wang``: the paper's distillation (Wang et al. 2018, as studied by Medvedev & D'yakonov):
   ``steps`` synthetic batches of ``per_class`` rows of each class with ``steps x per_class =
   rows_per_class`` (``steps`` the largest divisor of the budget up to 10), 3 internal epochs, 3
@@ -36,6 +43,8 @@ from sklearn.model_selection import train_test_split
 from .data import Dataset
 from .distill import DistilledData
 from .errors import TabdistillError
+from .kip import Domain, KipConfig, kip_rows
+from .learners import parse_learner
 
 WANG_MAX_STEPS = 10
 
@@ -172,6 +181,40 @@ def _search(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None
             for r in restarts]
 
 
+KIP_CONFIGS = {  # per learner kind; chosen on validation halves of the development tables
+    "krr": KipConfig(head="krr", width=3.0, reg=0.1),
+    "vote": KipConfig(head="vote", width=0.1),
+}
+TREE_LEARNERS = ("rf", "hgb", "xgb")
+
+
+def nearest_real_rows(X, y, rows, labels) -> np.ndarray:
+    """For each of ``rows`` (classes ``labels``), the nearest row of ``X`` of its class."""
+    out = np.empty_like(rows)
+    for c in np.unique(labels):
+        real, mine = X[y == c], np.flatnonzero(labels == c)
+        sq = ((rows[mine, None, :] - real[None, :, :]) ** 2).sum(-1)  # [rows of c, real of c]
+        out[mine] = real[np.argmin(sq, axis=1)]
+    return out
+
+
+def _kip(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
+    del nets  # The set is made for ``learner``, whatever it is.
+    X, y, n_classes = dataset.X_train, dataset.y_train, dataset.n_classes
+    name = parse_learner(learner).name
+    domain = Domain.of(X, dataset.onehot_blocks)
+    sets = []
+    for r in restarts:
+        start, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed + r)
+        if name in TREE_LEARNERS:
+            rows = nearest_real_rows(X, y, start, labels)
+        else:
+            config = KIP_CONFIGS["vote" if name == "knn" else "krr"]
+            rows, _ = kip_rows(X, y, start, labels, n_classes, domain, seed + r, config)
+        sets.append(ReducedSet(rows, labels))
+    return sets
+
+
 def wang_config(dataset: Dataset, rows_per_class: int, nets: Sequence[str] = ("mlp2",)):
     """The ``wang`` method's settings for a budget (see the module doc)."""
     from .sizing import default_config
@@ -205,6 +248,11 @@ METHODS = {
         Method("search", "distillation", _search,
                "k-means centroids refined for each learner by local search on a validation "
                "half", per_learner=True),
+        Method("kip", "distillation", _kip,
+               "k-means centroids moved inside the data's domain by a kernel objective for "
+               "each learner (kernel ridge regression for nets and linear models, a soft "
+               "nearest-neighbour vote for knn); trees get the nearest real rows",
+               per_learner=True),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs"),
     )
