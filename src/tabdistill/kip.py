@@ -1,14 +1,20 @@
-"""Kernel inducing points (KIP; Nguyen, Chen & Lee, ICLR 2021) inside the data's domain.
+"""Synthetic rows moved by a kernel objective, inside the data's domain.
 
-The synthetic rows ``S`` (fixed classes, ``Y_S`` their centred one-hot targets) are the
-support of a kernel ridge regression that must predict the real rows' classes::
+The synthetic rows ``S`` keep their classes; real train rows ``X_b`` are drawn in
+class-balanced batches; ``K`` is an RBF kernel ``exp(-gamma ||x - s||^2)`` with ``1 / gamma``
+the median squared distance between real rows times ``width``. Two objectives (``head``):
 
-    loss(S) = mean_b || Y_b - K(X_b, S) (K(S, S) + reg I)^-1 Y_S ||^2
+* ``krr``, kernel inducing points (KIP; Nguyen, Chen & Lee, ICLR 2021): ``S`` is the support
+  of a kernel ridge regression that must predict the real rows' centred one-hot classes,
+  ``loss(S) = mean_b || Y_b - K(X_b, S) (K(S, S) + reg I)^-1 Y_S ||^2``; the solve is a few
+  conjugate-gradient steps. A wide kernel: smooth boundaries, as nets and linear models draw.
+* ``vote``, prototypes for a soft nearest-neighbour classifier (learning vector quantisation
+  with a softmax): ``p(c | x)`` is class ``c``'s share of ``K(x, S)``, and the loss is the
+  real rows' cross-entropy. A narrow kernel: the nearest rows decide, as in k-NN.
 
-over class-balanced batches ``X_b`` of real train rows, with ``K`` an RBF kernel whose width is
-the median squared distance between real rows (times ``width``). The rows start at per-class
-k-means centroids and move by Adam on the gradient ``jax.grad`` gives; the whole loop is one
-``lax.scan`` in one compiled call.
+The rows start at per-class k-means centroids, so the objective starts where k-means leaves
+it, and move by Adam on the gradient ``jax.grad`` gives; the whole loop is one ``lax.scan`` in
+one compiled call per shape.
 
 **Domain constraints are the parameterisation**, so no row ever leaves the data's domain and
 nothing is clipped afterwards (:class:`Domain`): a numeric feature is ``lo + (hi - lo) *

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -200,19 +201,20 @@ def nearest_real_rows(X, y, rows, labels) -> np.ndarray:
 
 def _kip(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
     del nets  # The set is made for ``learner``, whatever it is.
-    X, y, n_classes = dataset.X_train, dataset.y_train, dataset.n_classes
     name = parse_learner(learner).name
+    kind = "real" if name in TREE_LEARNERS else "vote" if name == "knn" else "krr"
+    return [_kip_set(dataset, rows_per_class, seed + r, kind) for r in restarts]
+
+
+@lru_cache(maxsize=16)  # learners of one kind share a set: made once per dataset object
+def _kip_set(dataset: Dataset, rows_per_class: int, seed: int, kind: str) -> ReducedSet:
+    X, y, n_classes = dataset.X_train, dataset.y_train, dataset.n_classes
+    start, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed)
+    if kind == "real":
+        return ReducedSet(nearest_real_rows(X, y, start, labels), labels)
     domain = Domain.of(X, dataset.onehot_blocks)
-    sets = []
-    for r in restarts:
-        start, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed + r)
-        if name in TREE_LEARNERS:
-            rows = nearest_real_rows(X, y, start, labels)
-        else:
-            config = KIP_CONFIGS["vote" if name == "knn" else "krr"]
-            rows, _ = kip_rows(X, y, start, labels, n_classes, domain, seed + r, config)
-        sets.append(ReducedSet(rows, labels))
-    return sets
+    rows, _ = kip_rows(X, y, start, labels, n_classes, domain, seed, KIP_CONFIGS[kind])
+    return ReducedSet(rows, labels)
 
 
 def wang_config(dataset: Dataset, rows_per_class: int, nets: Sequence[str] = ("mlp2",)):
