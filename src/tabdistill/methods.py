@@ -209,12 +209,18 @@ def _kip(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
 @lru_cache(maxsize=16)  # learners of one kind share a set: made once per dataset object
 def _kip_set(dataset: Dataset, rows_per_class: int, seed: int, kind: str) -> ReducedSet:
     X, y, n_classes = dataset.X_train, dataset.y_train, dataset.n_classes
-    start, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed)
+    start, labels = _kip_start(dataset, rows_per_class, seed)
     if kind == "real":
         return ReducedSet(nearest_real_rows(X, y, start, labels), labels)
     domain = Domain.of(X, dataset.onehot_blocks)
     rows, _ = kip_rows(X, y, start, labels, n_classes, domain, seed, KIP_CONFIGS[kind])
     return ReducedSet(rows, labels)
+
+
+@lru_cache(maxsize=4)  # every kind starts from the same centroids
+def _kip_start(dataset: Dataset, rows_per_class: int, seed: int):
+    return kmeans_centroids(dataset.X_train, dataset.y_train, rows_per_class, dataset.n_classes,
+                            seed)
 
 
 def wang_config(dataset: Dataset, rows_per_class: int, nets: Sequence[str] = ("mlp2",)):
