@@ -77,6 +77,12 @@ class Dataset:
         return self.X_train.shape[1]
 
     @property
+    def onehot_blocks(self) -> tuple[tuple[int, int], ...]:
+        """``(start, stop)`` of each categorical column's one-hot features (none without a
+        fitted preprocessing); every other feature is numeric."""
+        return () if self.transformer is None else self.transformer.onehot_blocks
+
+    @property
     def fingerprint(self) -> str:
         """SHA-256 of the prepared arrays: two runs on the same data share it."""
         h = hashlib.sha256()

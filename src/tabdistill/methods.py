@@ -16,6 +16,13 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   swaps single rows for other centroids or real rows of the same class and keeps a swap when
   the validation score does not drop (:data:`SEARCH_PROPOSALS` tries). Trees and neighbours
   get rows they score well with, not rows made for a net.
+* ``kip``: for each learner its own set: per-class k-means centroids moved by a kernel
+  objective inside the data's domain (numeric values in their train range, one-hot blocks on
+  the simplex; :mod:`~.kip`). Nets and linear models get kernel inducing points (kernel ridge
+  regression from the rows to the train part, a wide RBF kernel); ``knn`` gets prototypes
+  that a soft nearest-neighbour vote (a narrow RBF kernel) fits to the train part. Trees
+  (``rf``, ``hgb``, ``xgb``) get real rows instead, the nearest row of its class to each
+  centroid: moving the rows did not pay for them on the validation halves, real rows did.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`), for one learner, or for all the default learners at once (then
   among the methods not tuned to one learner); then makes the chosen method's set from the
@@ -33,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -41,6 +49,8 @@ from sklearn.model_selection import train_test_split
 from .data import Dataset
 from .distill import DistilledData
 from .errors import TabdistillError
+from .kip import Domain, KipConfig, kip_rows
+from .learners import parse_learner
 
 WANG_MAX_STEPS = 10
 
@@ -285,6 +295,50 @@ def make_distilled(dataset: Dataset, method: str, rows_per_class: int, *, restar
     return distilled, sets[0].choice
 
 
+KIP_CONFIGS = {  # per learner kind; chosen on validation halves of the development tables
+    "krr": KipConfig(head="krr", width=3.0, reg=0.1),
+    "vote": KipConfig(head="vote", width=0.1),
+}
+TREE_LEARNERS = ("rf", "hgb", "xgb")
+
+
+def nearest_real_rows(X, y, rows, labels) -> np.ndarray:
+    """For each of ``rows`` (classes ``labels``), the nearest row of ``X`` of its class."""
+    out = np.empty_like(rows)
+    for c in np.unique(labels):
+        real, mine = X[y == c], np.flatnonzero(labels == c)
+        sq = ((rows[mine, None, :] - real[None, :, :]) ** 2).sum(-1)  # [rows of c, real of c]
+        out[mine] = real[np.argmin(sq, axis=1)]
+    return out
+
+
+def _kip(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
+    del nets  # The set is made for ``learner``, whatever it is.
+    if learner is None:
+        raise TabdistillError("method kip makes a set for one learner; expected one named "
+                              "(--learner)")
+    name = parse_learner(learner).name
+    kind = "real" if name in TREE_LEARNERS else "vote" if name == "knn" else "krr"
+    return [_kip_set(dataset, rows_per_class, seed + r, kind) for r in restarts]
+
+
+@lru_cache(maxsize=16)  # learners of one kind share a set: made once per dataset object
+def _kip_set(dataset: Dataset, rows_per_class: int, seed: int, kind: str) -> ReducedSet:
+    X, y, n_classes = dataset.X_train, dataset.y_train, dataset.n_classes
+    start, labels = _kip_start(dataset, rows_per_class, seed)
+    if kind == "real":
+        return ReducedSet(nearest_real_rows(X, y, start, labels), labels)
+    domain = Domain.of(X, dataset.onehot_blocks)
+    rows, _ = kip_rows(X, y, start, labels, n_classes, domain, seed, KIP_CONFIGS[kind])
+    return ReducedSet(rows, labels)
+
+
+@lru_cache(maxsize=4)  # every kind starts from the same centroids
+def _kip_start(dataset: Dataset, rows_per_class: int, seed: int):
+    return kmeans_centroids(dataset.X_train, dataset.y_train, rows_per_class, dataset.n_classes,
+                            seed)
+
+
 def wang_config(dataset: Dataset, rows_per_class: int, nets: Sequence[str] = ("mlp2",)):
     """The ``wang`` method's settings for a budget (see the module doc)."""
     from .sizing import default_config
@@ -318,6 +372,11 @@ METHODS = {
         Method("search", "distillation", _search,
                "k-means centroids refined for each learner by local search on a validation "
                "half", per_learner=True),
+        Method("kip", "distillation", _kip,
+               "k-means centroids moved inside the data's domain by a kernel objective for "
+               "each learner (kernel ridge regression for nets and linear models, a soft "
+               "nearest-neighbour vote for knn); trees get the nearest real rows",
+               per_learner=True),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs"),
         Method("auto", "distillation", _auto,

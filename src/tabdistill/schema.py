@@ -82,6 +82,12 @@ class Schema:
     def n_features(self) -> int:
         return len(self.feature_names)
 
+    @property
+    def onehot_blocks(self) -> tuple[tuple[int, int], ...]:
+        """``(start, stop)`` of each categorical column's one-hot features, in feature order."""
+        return tuple((start, stop) for column, start, stop in self._blocks()
+                     if isinstance(column, Categorical))
+
     def _blocks(self):
         """``(column, start, stop)`` of each column's features, in feature order."""
         start = 0

@@ -22,7 +22,7 @@ from .options import (
 )
 
 DEFAULTS = DistillConfig()
-METHOD_CHOICES = ("wang", "auto", "kmeans", "search", "random", "random-balanced")
+METHOD_CHOICES = ("wang", "auto", "kmeans", "search", "kip", "random", "random-balanced")
 
 
 def add_parser(sub) -> None:
@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
                         "in all), that nets train on with the plain-rows recipe (see "
                         "`tabdistill bench --help` for the methods)")
     p.add_argument("--learner", default=None,
-                   help="the learner a per-learner method (search, auto) makes its set for "
+                   help="the learner a per-learner method (search, kip, auto) makes its set for "
                         "(default for auto: a set for all of mlp2, logreg, knn, rf and hgb)")
     p.add_argument("--arch", default=",".join(d.arch),
                    help="architecture(s) of the internal models: linear, mlp2, mlp4 or "
@@ -110,9 +110,9 @@ def run(args) -> int:
     from ..sizing import size_config, size_manifest
 
     check_output(args.out, directory=True)  # before the work, not after it
-    if args.method == "search" and args.learner is None:
-        raise TabdistillError("method search makes a set for one learner; expected one named "
-                              "with --learner")
+    if args.method in ("search", "kip") and args.learner is None:
+        raise TabdistillError(f"method {args.method} makes a set for one learner; expected one "
+                              "named with --learner")
     config = DistillConfig(
         arch=args.arch, steps=args.steps, epochs=args.epochs, per_class=args.per_class,
         models=args.models, outer_epochs=args.outer_epochs, batch_size=args.batch_size,

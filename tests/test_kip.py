@@ -1,0 +1,100 @@
+"""kip: kernel inducing points inside the data's domain, and the ``kip`` method."""
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabdistill.data import from_frame
+from tabdistill.kip import (
+    Domain,
+    KipConfig,
+    centred_targets,
+    kip_loss,
+    kip_rows,
+    median_gamma,
+    rows,
+    vote_loss,
+)
+from tabdistill.methods import METHODS, kmeans_centroids
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    """Two numeric columns and two categorical ones (3 and 4 levels), three classes."""
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame({
+        "a": rng.normal(size=n), "b": rng.exponential(size=n),
+        "colour": rng.choice(["red", "green", "blue"], n),
+        "size": rng.choice(["s", "m", "l", "xl"], n),
+    })
+    frame["label"] = (frame["a"] > 0).astype(int) + (frame["colour"] == "red")
+    return from_frame(frame, target="label", name="mixed")
+
+
+def test_the_dataset_says_where_its_one_hot_blocks_are(mixed):
+    assert mixed.onehot_blocks == ((2, 5), (5, 9))
+    X = mixed.X_train
+    for start, stop in mixed.onehot_blocks:
+        np.testing.assert_array_equal(X[:, start:stop].sum(1), 1.0)
+
+
+def test_the_parameters_of_rows_inside_the_domain_give_them_back(mixed):
+    domain = Domain.of(mixed.X_train, mixed.onehot_blocks)
+    start, _ = kmeans_centroids(mixed.X_train, mixed.y_train, 4, mixed.n_classes, 0)
+    back = np.asarray(rows(jnp.asarray(domain.params(start)), *domain.arrays()))
+    np.testing.assert_allclose(back, start, atol=2e-3 * np.ptp(mixed.X_train, 0).max())
+
+
+@pytest.mark.parametrize("head", ["krr", "vote"])
+def test_rows_stay_in_the_domain_and_the_objective_falls(mixed, head):
+    X, y, k = mixed.X_train, mixed.y_train, mixed.n_classes
+    domain = Domain.of(X, mixed.onehot_blocks)
+    start, labels = kmeans_centroids(X, y, 3, k, 1)
+    # A large lr drives values against the bounds: they must hold anyway.
+    config = KipConfig(head=head, steps=60, lr=0.3, width=0.3 if head == "krr" else 0.1)
+    out, losses = kip_rows(X, y, start, labels, k, domain, 1, config)
+    assert out.shape == start.shape and out.dtype == np.float32 and losses.shape == (60,)
+    assert np.all(out >= domain.lo) and np.all(out <= domain.hi)
+    for begin, stop in mixed.onehot_blocks:
+        assert np.all(out[:, begin:stop] >= 0)
+        np.testing.assert_allclose(out[:, begin:stop].sum(1), 1.0, atol=1e-5)
+    assert not np.allclose(out, start, atol=1e-2)  # the rows moved
+    # The objective on the whole train part, at the start and at the end.
+    gamma = median_gamma(X, 1) / config.width
+    if head == "krr":
+        loss, targets = kip_loss, lambda t: centred_targets(jnp.asarray(t), k)
+    else:
+        loss, targets = vote_loss, lambda t: jnp.eye(k)[t]
+
+    def objective(s):
+        return float(loss(jnp.asarray(s), targets(labels), jnp.asarray(X), targets(y), gamma,
+                          config.reg))
+
+    assert objective(out) < 0.9 * objective(start)
+
+
+def test_the_same_seed_gives_the_same_rows(mixed):
+    X, y, k = mixed.X_train, mixed.y_train, mixed.n_classes
+    domain = Domain.of(X, mixed.onehot_blocks)
+    start, labels = kmeans_centroids(X, y, 2, k, 0)
+    config = KipConfig(steps=20)
+    first = kip_rows(X, y, start, labels, k, domain, 3, config)[0]
+    np.testing.assert_array_equal(first, kip_rows(X, y, start, labels, k, domain, 3, config)[0])
+    assert not np.array_equal(first, kip_rows(X, y, start, labels, k, domain, 4, config)[0])
+
+
+@pytest.mark.parametrize("learner", ["logreg", "knn", "rf"])
+def test_the_kip_method_makes_a_set_of_the_budget_for_each_learner(mixed, learner):
+    method = METHODS["kip"]
+    assert method.per_learner and method.kind == "distillation"
+    sets = method.make(mixed, 3, (0, 1), 5, (), learner=learner)
+    assert len(sets) == 2
+    for s in sets:
+        assert s.X.shape == (9, mixed.n_features) and np.bincount(s.y).tolist() == [3, 3, 3]
+    assert not np.array_equal(sets[0].X, sets[1].X)
+    if learner == "rf":  # trees get real rows of their own class
+        X, y = mixed.X_train, mixed.y_train
+        for row, c in zip(sets[0].X, sets[0].y, strict=True):
+            assert np.any(np.all(X[y == c] == row, axis=1))
