@@ -100,7 +100,7 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
 
 
-@pytest.mark.parametrize("name", ["kmeans", "random", "search", "auto"])
+@pytest.mark.parametrize("name", ["kmeans", "random", "search", "kip", "auto"])
 def test_every_method_writes_the_same_directory(wine, tmp_path, name):
     from tabdistill.io import load, save
     from tabdistill.learners import fit_distilled
