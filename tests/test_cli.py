@@ -201,3 +201,9 @@ def test_distill_search_needs_a_learner(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--learner" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_python_dash_m_runs_the_command():
+    done = subprocess.run([sys.executable, "-m", "tabdistill", "distill", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "--method" in done.stdout
