@@ -309,13 +309,13 @@ def test_auto_cells_record_their_choice(tmp_path):
                  "--quiet"]) == 0
     results = pd.read_csv(out / "results.csv")
     auto = results[results.method == "auto"]
-    chosen = auto.chosen.isin(["search", "kmeans", "random-balanced", "random"])
+    chosen = auto.chosen.isin(["search", "kip", "kmeans", "random-balanced", "random"])
     assert len(auto) == 2 * 2 and chosen.all()
     assert results[results.method != "auto"].chosen.isna().all()
     cell = json.loads(next((out / "cells" / "wine" / "auto").glob("2-r0-*.json")).read_text())
     for learner, scores in cell["learners"].items():
         top = max(scores["validation"].values())
-        assert scores["validation"][scores["chosen"]] >= top - 0.01, learner
+        assert scores["validation"][scores["chosen"]] >= top - 0.5 / np.sqrt(30), learner
     summary = json.loads((out / "summary.json").read_text())
     counted = {(c["learner"], c["chosen"]): c["count"] for c in summary["auto_choices"]}
     assert counted == auto.groupby(["learner", "chosen"]).size().to_dict()

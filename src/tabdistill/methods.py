@@ -199,16 +199,17 @@ def _search(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None
 
 AUTO_CANDIDATES = ("search", "kip", "kmeans", "random-balanced", "random")  # by preference
 AUTO_VALIDATION = 0.25  # share of the train part the choice is scored on
-AUTO_MARGIN = 0.01  # a later candidate is chosen only when it scores more than this higher
+AUTO_MARGIN = 0.01  # the least margin by which a later candidate must score higher
 
 
 def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learners,
                   candidates: Sequence[str] = AUTO_CANDIDATES) -> dict:
     """The ``auto`` choice: each candidate makes a set from the train part less a validation
     part (:data:`AUTO_VALIDATION`, stratified) and is scored by the mean balanced accuracy of
-    ``learners`` on the validation part. The first candidate within :data:`AUTO_MARGIN` of the
-    best score wins: a small validation part is noisy, so the order of preference (the
-    stronger methods on the development suite first) decides near-ties. Returns
+    ``learners`` on the validation part. The first candidate within one standard error of the
+    best score (``0.5 / sqrt(validation rows)``, at least :data:`AUTO_MARGIN`) wins: a score on
+    a small validation part is noisy, so the order of preference (the stronger methods on the
+    development suite first) decides near-ties. Returns
     ``{"method": name, "validation": {name: score}}``."""
     from dataclasses import replace
 
