@@ -139,7 +139,7 @@ def compare(
     seconds = {}
     start = time.perf_counter()
     per_class = config.steps * config.per_class
-    made = {}  # learner name -> (distilled set, auto's choice or None)
+    # made[learner name] = (distilled set, auto's choice or None)
     if method == "wang":
         made = dict.fromkeys((lr.name for lr in learners),
                              (distill_restarts(dataset, config, executor), None))

@@ -211,15 +211,13 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
     a small validation part is noisy, so the order of preference (the stronger methods on the
     development suite first) decides near-ties. Returns
     ``{"method": name, "validation": {name: score}}``."""
-    from dataclasses import replace
-
     from sklearn.metrics import balanced_accuracy_score
 
     from .learners import fit, fit_distilled
 
     X_fit, X_val, y_fit, y_val = validation_split(dataset.X_train, dataset.y_train,
                                                   AUTO_VALIDATION, seed)
-    part = replace(dataset, X_train=X_fit, y_train=y_fit, X_test=X_val, y_test=y_val)
+    part = dataclasses.replace(dataset, X_train=X_fit, y_train=y_fit, X_test=X_val, y_test=y_val)
     scores = {}
     for name in candidates:
         method = METHODS[name]

@@ -9,6 +9,7 @@ import sys
 from ..archspace import DEFAULT_SPACE
 from ..config import DistillConfig
 from ..errors import TabdistillError
+from ..methods import METHODS
 from .evaluate import format_accuracy, summarize_quietly
 from .options import (
     add_data_options,
@@ -22,7 +23,7 @@ from .options import (
 )
 
 DEFAULTS = DistillConfig()
-METHOD_CHOICES = ("wang", "auto", "kmeans", "search", "kip", "random", "random-balanced")
+METHOD_CHOICES = tuple(name for name in METHODS if name != "full")
 
 
 def add_parser(sub) -> None:
@@ -110,7 +111,7 @@ def run(args) -> int:
     from ..sizing import size_config, size_manifest
 
     check_output(args.out, directory=True)  # before the work, not after it
-    if args.method in ("search", "kip") and args.learner is None:
+    if METHODS[args.method].per_learner and args.method != "auto" and args.learner is None:
         raise TabdistillError(f"method {args.method} makes a set for one learner; expected one "
                               "named with --learner")
     config = DistillConfig(
