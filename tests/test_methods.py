@@ -37,7 +37,8 @@ def test_search_improves_its_validation_score_with_rows_of_its_pool(wine):
     rows, labels, best = search_rows(X, y, "knn", wine.n_classes, 3, seed=5, proposals=30)
     assert rows.shape == (9, X.shape[1]) and np.bincount(labels).tolist() == [3, 3, 3]
     X_fit, X_val, y_fit, y_val = validation_split(X, y, 0.5, 5)
-    # The search starts from the best of three k-means runs and never accepts a worse swap.
+    # The search starts from the best of its starts (three k-means runs, three random subsets)
+    # and never accepts a worse swap.
     starts = [kmeans_centroids(X_fit, y_fit, 3, 3, 5 + 1000 * k) for k in range(3)]
     start = max(balanced_accuracy_score(y_val, fit("knn", *s, 3, seed=5).predict(X_val))
                 for s in starts)
@@ -50,6 +51,17 @@ def test_search_improves_its_validation_score_with_rows_of_its_pool(wine):
     for row, c in zip(rows, labels, strict=True):
         match = np.flatnonzero(np.all(np.isclose(pool, row, atol=1e-6), axis=1))
         assert match.size and c in pool_y[match]
+
+
+def test_search_at_a_budget_beyond_the_fit_half_keeps_distinct_real_rows(wine):
+    X, y = wine.X_train, wine.y_train
+    budget = 30  # more than any class has in the fit half, fewer than some have in all
+    rows, labels, _ = search_rows(X, y, "rf", wine.n_classes, budget, seed=2, proposals=20)
+    counts = np.bincount(y)
+    assert np.bincount(labels).tolist() == np.minimum(counts, budget).tolist()
+    assert len(np.unique(rows, axis=0)) == len(rows)  # no row twice
+    for row, c in zip(rows, labels, strict=True):  # each a real train row of its class
+        assert np.any(np.all(np.isclose(X[y == c], row, atol=1e-6), axis=1))
 
 
 def test_search_makes_a_set_per_learner(wine):

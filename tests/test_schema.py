@@ -93,7 +93,35 @@ def test_schema_matches_the_scikit_learn_transformer(case):
     back = schema.inverse(X)
     assert list(back.columns) == [c for c in train.columns if c in expected]
     for column in back.columns:
-        np.testing.assert_array_equal(back[column].to_numpy(), expected[column])
+        want = expected[column]
+        if column in schema_integers(schema):  # whole numbers in, whole numbers out
+            want = np.rint(want).astype(np.int64)
+        np.testing.assert_array_equal(back[column].to_numpy(), want)
+
+
+def schema_integers(schema):
+    return {c.name for c in schema.columns if getattr(c, "integer", False)}
+
+
+def test_whole_number_columns_go_back_as_integers():
+    train = mixed()
+    train["rating"] = train["count"].astype(float)  # whole numbers stored as floats
+    train.loc[3, "rating"] = np.nan  # a missing cell does not make a column fractional
+    schema, _ = fit_preprocessing(train)
+    assert schema_integers(schema) == {"count", "rating"}  # not age, not the text columns
+    X = np.random.default_rng(4).normal(size=(30, schema.n_features)).astype(np.float32)
+    back = schema.inverse(X)
+    for column in ("count", "rating"):
+        assert back[column].dtype == np.int64
+    assert back["age"].dtype == np.float64 and (back["age"] % 1 != 0).any()
+    # Files written before the flag existed read as not integer; a wrong flag is refused.
+    stored = schema.to_json()
+    old = {**stored, "columns": [{k: v for k, v in c.items() if k != "integer"}
+                                 for c in stored["columns"]]}
+    assert not schema_integers(Schema.from_json(old))
+    bad = {**stored, "columns": [{**stored["columns"][0], "integer": "yes"}]}
+    with pytest.raises(TabdistillError, match="integer 'yes'"):
+        Schema.from_json(bad)
 
 
 def test_schema_survives_json():

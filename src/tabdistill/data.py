@@ -337,7 +337,7 @@ def fit_preprocessing(train: pd.DataFrame, *, name: str = "table",
         raise TabdistillError(f"every feature column of {name} is constant on the train part; "
                               "expected at least one that varies")
     schema = Schema.from_transformer(
-        column_transformer(numeric, categorical, max_categories).fit(train))
+        column_transformer(numeric, categorical, max_categories).fit(train), train)
     notes["columns"] = [c.name for c in schema.columns]
     notes.update(_describe(schema, train, max_categories))
     return schema, notes

@@ -11,11 +11,13 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   proportions of the table, so small classes get fewer rows).
 * ``random-balanced``: ``rows_per_class`` random rows of each class.
 * ``kmeans``: ``rows_per_class`` k-means centroids of each class.
-* ``search``: for each learner its own set: the best of three k-means runs on one half of the
-  train part (by the learner's balanced accuracy on the other half), then a local search that
-  swaps single rows for other centroids or real rows of the same class and keeps a swap when
-  the validation score does not drop (:data:`SEARCH_PROPOSALS` tries). Trees and neighbours
-  get rows they score well with, not rows made for a net.
+* ``search``: for each learner its own set: the best of three k-means runs and three
+  balanced random subsets of one half of the train part (by the learner's balanced accuracy on
+  the other half), then a local search that swaps single rows for other centroids or real
+  rows of the same class and keeps a swap when the validation score does not drop
+  (:data:`SEARCH_PROPOSALS` tries). A class with fewer rows in its half than the budget is
+  filled up with its rows from the other half. Trees and neighbours get rows they score well
+  with, not rows made for a net.
 * ``kip``: for each learner its own set: per-class k-means centroids moved by a kernel
   objective inside the data's domain (numeric values in their train range, one-hot blocks on
   the simplex; :mod:`~.kip`). Nets and linear models get kernel inducing points (kernel ridge
@@ -170,20 +172,33 @@ def search_rows(X, y, learner, n_classes: int, rows_per_class: int, seed: int, *
         model = fit(learner, rows, labels, n_classes, seed=seed)
         return balanced_accuracy_score(y_val, model.predict(X_val))
 
-    starts = [kmeans_centroids(X_fit, y_fit, rows_per_class, n_classes, seed + 1000 * k)
-              for k in range(SEARCH_STARTS)]
+    # Centroids suit nets, linear models and neighbours; real rows suit trees: both start.
+    starts = [make(X_fit, y_fit, rows_per_class, n_classes, seed + 1000 * k)
+              for make in (kmeans_centroids, balanced_subset) for k in range(SEARCH_STARTS)]
     best, rows, labels = max(((score(*s), *s) for s in starts), key=lambda t: t[0])
     pool = [np.concatenate([s[0][s[1] == c] for s in starts] +
                            [rng.permutation(X_fit[y_fit == c])[:SEARCH_POOL_ROWS]])
             for c in range(n_classes)]
     rows = rows.copy()
-    for _ in range(proposals):
-        i = int(rng.integers(len(labels)))
+    # A class with no more rows in the half than the budget has all of them in the set already.
+    movable = np.flatnonzero(np.bincount(y_fit, minlength=n_classes)[labels] > rows_per_class)
+    for _ in range(proposals if len(movable) else 0):
+        i = int(rng.choice(movable))
+        new = pool[labels[i]][rng.integers(len(pool[labels[i]]))]
+        if (rows == new).all(1).any():  # a row twice is a row lost
+            continue
         trial = rows.copy()
-        trial[i] = pool[labels[i]][rng.integers(len(pool[labels[i]]))]
+        trial[i] = new
         value = score(trial, labels)
         if value >= best:  # equal scores move too: the search drifts across plateaus
             best, rows = value, trial
+    # A class whose fit half is smaller than the budget fills the rest with its held-out rows:
+    # at large budgets the search must not cost the set real rows it may have.
+    extra = [rng.permutation(X_val[y_val == c])[:max(0, rows_per_class - np.sum(labels == c))]
+             for c in range(n_classes)]
+    rows = np.concatenate([rows, *extra])
+    labels = np.concatenate([labels, *(np.full(len(e), c, labels.dtype)
+                                       for c, e in enumerate(extra))])
     return rows.astype(np.float32), labels, best
 
 
@@ -371,8 +386,8 @@ METHODS = {
                "the same number of random rows of each class"),
         Method("kmeans", "coreset", _kmeans, "per-class k-means centroids"),
         Method("search", "distillation", _search,
-               "k-means centroids refined for each learner by local search on a validation "
-               "half", per_learner=True),
+               "k-means centroids or real rows refined for each learner by local search on a "
+               "validation half", per_learner=True, version=2),
         Method("kip", "distillation", _kip,
                "k-means centroids moved inside the data's domain by a kernel objective for "
                "each learner (kernel ridge regression for nets and linear models, a soft "
@@ -382,7 +397,7 @@ METHODS = {
                "the paper's distillation: synthetic batches and learned lrs"),
         Method("auto", "distillation", _auto,
                "search, kip, kmeans, random-balanced or random for each learner, chosen on a "
-               "validation part of the train part", per_learner=True, version=3),
+               "validation part of the train part", per_learner=True, version=4),
     )
 }
 

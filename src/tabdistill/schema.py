@@ -33,12 +33,14 @@ POOLED = "infrequent_sklearn"  # the pooled level's name (scikit-learn's, for th
 
 @dataclass(frozen=True)
 class Numeric:
-    """A numeric column: missing -> ``impute``; then ``(value - mean) / scale``."""
+    """A numeric column: missing -> ``impute``; then ``(value - mean) / scale``. An
+    ``integer`` column (every train value a whole number) goes back to whole numbers."""
 
     name: str
     impute: float
     mean: float
     scale: float
+    integer: bool = False
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -124,7 +126,8 @@ class Schema:
     def inverse(self, X: np.ndarray, *, soft: bool = False) -> pd.DataFrame:
         """Features ``X`` ``[N, d]`` -> a DataFrame of the original columns, in order.
 
-        Numeric columns get their mean and scale back; a categorical column becomes the level
+        Numeric columns get their mean and scale back (integer ones rounded to whole numbers);
+        a categorical column becomes the level
         of the largest value of its block (the pooled feature: ``infrequent_sklearn``). With
         ``soft`` the blocks' raw values follow, as columns named like the features.
         """
@@ -135,7 +138,8 @@ class Schema:
         values, extra = {}, {}
         for column, start, stop in self._blocks():
             if isinstance(column, Numeric):
-                values[column.name] = X[:, start] * column.scale + column.mean
+                value = X[:, start] * column.scale + column.mean
+                values[column.name] = np.rint(value).astype(np.int64) if column.integer else value
                 continue
             block = X[:, start:stop]
             names = np.array([*column.levels, *([POOLED] if column.pooled else [])], object)
@@ -153,7 +157,7 @@ class Schema:
         for c in self.columns:
             if isinstance(c, Numeric):
                 columns.append({"name": c.name, "kind": "numeric", "impute": c.impute,
-                                "mean": c.mean, "scale": c.scale})
+                                "mean": c.mean, "scale": c.scale, "integer": c.integer})
             else:
                 columns.append({"name": c.name, "kind": "categorical", "impute": c.impute,
                                 "levels": list(c.levels), "pooled": list(c.pooled)})
@@ -191,7 +195,10 @@ class Schema:
                 scale = _number(entry["scale"], name)
                 if not scale > 0:
                     raise ValueError(f"column {name!r} has scale {scale}")
-                columns.append(Numeric(name, impute, mean, scale))
+                integer = entry.get("integer", False)  # absent in files of 0.1
+                if not isinstance(integer, bool):
+                    raise TypeError(f"column {name!r} has integer {integer!r}, not true or false")
+                columns.append(Numeric(name, impute, mean, scale, integer))
             elif entry["kind"] == "categorical":
                 levels = _texts(entry["levels"], name)
                 pooled = _texts(entry["pooled"], name)
@@ -206,10 +213,11 @@ class Schema:
         return cls(tuple(columns))
 
     @classmethod
-    def from_transformer(cls, transformer) -> Schema:
+    def from_transformer(cls, transformer, train: pd.DataFrame | None = None) -> Schema:
         """Reads the fitted ``ColumnTransformer`` of :func:`tabdistill.data.column_transformer`
         (numeric: median imputer, standard scaler; categorical: text, most-frequent imputer,
-        one-hot encoder with infrequent levels)."""
+        one-hot encoder with infrequent levels). With the ``train`` rows it was fitted on, the
+        numeric columns whose values are all whole numbers are marked ``integer``."""
         fitted = {name: (pipe, list(cols)) for name, pipe, cols in transformer.transformers_
                   if name in ("num", "cat")}
         kept = {}
@@ -218,7 +226,8 @@ class Schema:
             imputer, scaler = pipe[0], pipe[-1]
             for i, col in enumerate(cols):
                 kept[col] = Numeric(str(col), float(imputer.statistics_[i]),
-                                    float(scaler.mean_[i]), float(scaler.scale_[i]))
+                                    float(scaler.mean_[i]), float(scaler.scale_[i]),
+                                    train is not None and _whole(train[col]))
         if "cat" in fitted:
             pipe, cols = fitted["cat"]
             imputer, encoder = pipe[-2], pipe[-1]
@@ -249,6 +258,12 @@ def _numbers(values: pd.Series) -> np.ndarray:
         raise TabdistillError(f"column {values.name!r} of the rows has an infinite value; "
                               "expected finite numbers")
     return out
+
+
+def _whole(values: pd.Series) -> bool:
+    """Whether a numeric column's present values are all whole numbers (and there are some)."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna().to_numpy(np.float64)
+    return bool(len(numbers)) and bool(np.all(numbers == np.round(numbers)))
 
 
 def _text(value, what: str) -> str:
