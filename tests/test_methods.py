@@ -149,3 +149,44 @@ def test_a_directory_naming_an_unknown_method_is_refused(wine, tmp_path):
     (tmp_path / "d" / "manifest.json").write_text(json.dumps({**manifest, "method": "magic"}))
     with pytest.raises(TabdistillError, match="method is 'magic'"):
         load(tmp_path / "d")
+
+
+def soft_set(wine, targets):
+    """Wine's first 30 train rows as one batch of a distilled set with learned ``targets``."""
+    from tabdistill.config import DistillConfig
+    from tabdistill.distill import DistilledData
+
+    X, y = wine.X_train[:30], wine.y_train[:30]
+    return DistilledData(x=X[None, None], targets=targets[None, None], labels=y[None],
+                         lrs=np.zeros((1, 0)), loss_history=np.zeros((1, 0)), n_classes=3,
+                         config=DistillConfig(learn_labels=True), restart_ids=(0,),
+                         method="kmeans")
+
+
+def test_learned_soft_labels_reach_weighted_learners_as_weighted_copies(wine):
+    from tabdistill.errors import TabdistillError
+    from tabdistill.learners import fit_distilled, soft_rows
+
+    onehot = np.eye(3)[wine.y_train[:30]]
+    # One-hot targets: one copy of each row, weight 1; the same model as hard labels.
+    X, y, w = soft_rows(soft_set(wine, onehot))
+    np.testing.assert_array_equal(y, wine.y_train[:30])
+    np.testing.assert_array_equal(w, 1)
+    hard = fit_distilled("logreg", soft_set(wine, onehot), soft=False)
+    same = fit_distilled("logreg", soft_set(wine, onehot))
+    np.testing.assert_array_equal(same.predict(wine.X_test), hard.predict(wine.X_test))
+    # Mixed targets (one negative entry, clipped): copies per class, each row's weights sum to 1.
+    mixed = 0.6 * onehot + 0.4 * np.roll(onehot, 1, axis=1)
+    mixed[0] = [1.2, -0.2, 0.0]
+    X, y, w = soft_rows(soft_set(wine, mixed))
+    assert len(y) == 59 and np.isclose(w.sum(), 30)
+    assert set(y[np.all(X == X[0], axis=1)]) == {0}
+    soft = fit_distilled("logreg", soft_set(wine, mixed))
+    plain = fit_distilled("logreg", soft_set(wine, mixed), soft=False)
+    assert not np.allclose(soft.model.predict_proba(wine.X_test),
+                           plain.model.predict_proba(wine.X_test))
+    # knn takes no weights: it gets the likeliest class, and weights given to it are refused.
+    knn = fit_distilled("knn", soft_set(wine, mixed))
+    assert knn.predict(wine.X_test).shape == wine.y_test.shape
+    with pytest.raises(TabdistillError, match="learner knn takes no row weights"):
+        fit("knn", X, y, 3, sample_weight=w)

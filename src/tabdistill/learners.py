@@ -9,12 +9,14 @@ one of the project's nets.
 
 How each is trained:
 
-* scikit-learn learners get the rows and their hard labels (all distilled steps pooled; learned
-  soft labels become their most likely class). Small sets need two small-data rules, applied to
-  every set alike: ``knn`` uses ``min(5, rows)`` neighbours and ``hgb`` leaves of at least
-  ``min(20, max(2, rows // 20))`` rows (the default 20 would make a 40-row set one leaf). A set
-  that lacks some classes (a small random subset can) trains on the classes it has; a set of
-  one class predicts it everywhere.
+* scikit-learn learners get the rows and their labels, all distilled steps pooled. Learned
+  soft labels (``distill --learn-labels``) reach the learners whose ``fit`` takes
+  ``sample_weight`` (:data:`WEIGHTED_LEARNERS`) as weighted copies of each row, one per class
+  (:func:`soft_rows`); ``knn`` gets each row's most likely class. Small sets need two
+  small-data rules, applied to every set alike: ``knn`` uses ``min(5, rows)`` neighbours and
+  ``hgb`` leaves of at least ``min(20, max(2, rows // 20))`` rows (the default 20 would make
+  a 40-row set one leaf). A set that lacks some classes (a small random subset can) trains on
+  the classes it has; a set of one class predicts it everywhere.
 * nets trained on a distilled set follow its learned schedule (the steps in order, each with
   its learned lr): that is what a distilled set is for. A set with no learned lrs (made by
   any method but ``wang``) is plain rows.
@@ -45,6 +47,7 @@ from .strategies import parse_strategy
 from .training import Recipe, fit_rows, fit_schedule
 
 SKLEARN_LEARNERS = ("logreg", "knn", "rf", "hgb", "nb", "xgb")
+WEIGHTED_LEARNERS = ("logreg", "rf", "hgb", "nb", "xgb")  # their fit takes sample_weight
 DEFAULT_LEARNERS = ("mlp2", "logreg", "knn", "rf", "hgb")
 
 
@@ -124,6 +127,20 @@ def pooled_rows(distilled, restart: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, hard_labels(distilled, restart)
 
 
+def soft_rows(distilled, restart: int = 0):
+    """One restart's synthetic rows as weighted copies, one per class its learned target
+    gives weight to: ``(X, y, sample_weight)``; each row's weights are its target's clipped,
+    normalised values (a row of one-hot targets is one copy of weight 1)."""
+    X, _ = pooled_rows(distilled, restart)
+    t = np.asarray(distilled.targets[restart], np.float64).reshape(len(X), -1)
+    if t.shape[1] == 1:  # binary: the target is the probability of class 1
+        t = np.concatenate([1 - t, t], axis=1)
+    w = np.clip(t, 0, None)
+    w = w / np.maximum(w.sum(1, keepdims=True), 1e-12)
+    row, label = np.nonzero(w > 0)
+    return X[row], label.astype(np.int32), w[row, label]
+
+
 def hard_labels(distilled, restart: int = 0) -> np.ndarray:
     """The class of every synthetic row: its label, or its learned target's likeliest class."""
     if not distilled.config.learn_labels:
@@ -189,31 +206,44 @@ def train_net_distilled(distilled, arch: Architecture, *, restart: int = 0, seed
 
 
 def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
-        seed: int = 0, recipe: Recipe = NET_RECIPE):
-    """A learner trained on plain rows; the result has ``predict`` (class indices)."""
+        seed: int = 0, recipe: Recipe = NET_RECIPE, sample_weight: np.ndarray | None = None):
+    """A learner trained on plain rows; the result has ``predict`` (class indices).
+    ``sample_weight`` (scikit-learn learners of :data:`WEIGHTED_LEARNERS` only) weighs the
+    rows."""
     learner = parse_learner(learner)
+    if sample_weight is not None and learner.name not in WEIGHTED_LEARNERS:
+        raise TabdistillError(f"learner {learner.name} takes no row weights; expected one of "
+                              f"{', '.join(WEIGHTED_LEARNERS)}")
     if learner.is_net:
         return train_net(learner.arch, X, y, n_classes, seed=seed, recipe=recipe)
     present = np.unique(y)
     if len(present) == 1:
         return _Constant(int(present[0]), n_classes)
     model = make_sklearn(learner.name, len(X), seed)
+    weights = {}
+    if sample_weight is not None:  # a pipeline passes it to its last step by name
+        last = f"{model.steps[-1][0]}__" if hasattr(model, "steps") else ""
+        weights = {f"{last}sample_weight": np.asarray(sample_weight, np.float64)}
     # OpenMP threads fighting JAX's for 2 cores cost 10-50x. Tiny sets (one row per class) are
     # what this package makes: scikit-learn's warnings about them say nothing new.
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         # Classes renumbered 0..k-1 over those present (XGBoost insists), mapped back on predict.
-        return _Indexed(model.fit(X, np.searchsorted(present, y)), present.astype(np.int32),
-                        n_classes)
+        return _Indexed(model.fit(X, np.searchsorted(present, y), **weights),
+                        present.astype(np.int32), n_classes)
 
 
 def fit_distilled(learner: str | Learner, distilled, *, restart: int = 0, seed: int = 0,
-                  strategy="raw"):
-    """A learner trained on one restart of a distilled set (see the module doc for how)."""
+                  strategy="raw", soft: bool = True):
+    """A learner trained on one restart of a distilled set (see the module doc for how);
+    ``soft=False`` gives every learner hard labels."""
     learner = parse_learner(learner)
     if learner.is_net and distilled.has_schedule:
         return train_net_distilled(distilled, learner.arch, restart=restart, seed=seed,
                                    strategy=strategy)
+    if soft and distilled.config.learn_labels and learner.name in WEIGHTED_LEARNERS:
+        X, y, w = soft_rows(distilled, restart)
+        return fit(learner, X, y, distilled.n_classes, seed=seed, sample_weight=w)
     X, y = pooled_rows(distilled, restart)
     return fit(learner, X, y, distilled.n_classes, seed=seed)
 
