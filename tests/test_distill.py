@@ -150,3 +150,27 @@ def test_divergence_keeps_the_last_finite_checkpoint(tiny_moons, tmp_path, monke
     monkeypatch.setattr(module, "Distiller_", Distiller_)  # resuming it gives the clean run
     np.testing.assert_array_equal(distill(tiny_moons, config, checkpoint=tmp_path / "ck").x,
                                   distill(tiny_moons, config).x)
+
+
+def test_synthetic_rows_start_at_noise_real_rows_or_centroids(tiny_moons):
+    X, y = tiny_moons.X_train, tiny_moons.y_train
+    config = SMALL.replace(restarts=2)
+    noise = Distiller_(config, 2, 2).init_states(0, [0, 1], X, y).learned["x"]
+    # Noise is the default and ignores the rows: the same start as without them.
+    np.testing.assert_array_equal(noise, Distiller_(config, 2, 2).init_states(0, [0, 1])
+                                  .learned["x"])
+    for start in ("real", "kmeans"):
+        engine = Distiller_(config.replace(init_rows=start), 2, 2)
+        x = np.asarray(engine.init_states(0, [0, 1], X, y).learned["x"])
+        alone = np.asarray(engine.init_states(0, [1], X, y).learned["x"])
+        np.testing.assert_array_equal(x[1], alone[0])  # a restart's start is its own
+        for row, c in zip(x[0].reshape(-1, 2), engine.labels.reshape(-1), strict=True):
+            own = X[y == c]
+            near = np.min(np.linalg.norm(own - row, axis=1))
+            if start == "real":  # a train row of its own class
+                assert near < 1e-6
+            else:  # a centroid (a mean of several rows) inside its class's box
+                assert near > 1e-6 and np.all(row >= own.min(0)) and np.all(row <= own.max(0))
+        assert not np.allclose(x[0], x[1])
+    with pytest.raises(TabdistillError, match="unknown init-rows 'zeros'"):
+        SMALL.replace(init_rows="zeros").validate()

@@ -12,6 +12,8 @@ from .errors import TabdistillError
 from .inner import MEMORY_MODES
 from .models import INITS, parse_archs
 
+INIT_ROWS = ("noise", "real", "kmeans")  # where the synthetic rows start
+
 
 @dataclass(frozen=True)
 class DistillConfig:
@@ -38,6 +40,7 @@ class DistillConfig:
     fixed_init: bool = False  # Wang et al.'s fixed-init mode: draw each model's init once
     learn_labels: bool = False  # learn soft labels too (Sucholutsky & Schonlau), from one-hot
     memory: str = "store"
+    init_rows: str = "noise"  # where synthetic rows start: N(0, 1), real rows or centroids
     restarts: int = 1
     seed: int = 0
 
@@ -102,6 +105,9 @@ class DistillConfig:
             raise TabdistillError(
                 f"unknown memory mode {self.memory!r}; expected one of {', '.join(MEMORY_MODES)}"
             )
+        if self.init_rows not in INIT_ROWS:
+            raise TabdistillError(f"unknown init-rows {self.init_rows!r}; expected one of "
+                                  f"{', '.join(INIT_ROWS)}")
         if self.init not in INITS:
             raise TabdistillError(f"unknown init {self.init!r}; expected one of {', '.join(INITS)}")
         return self

@@ -140,9 +140,11 @@ class Distiller_:
             for g, kg in zip(self.groups, keys, strict=True)
         )
 
-    def init_states(self, seed: int, restarts: Sequence[int]) -> _State:
-        """The starts of several restarts, stacked along a leading axis: objects ~ N(0, 1),
-        lrs at ``init_lr``, one-hot targets.
+    def init_states(self, seed: int, restarts: Sequence[int], X=None, y=None) -> _State:
+        """The starts of several restarts, stacked along a leading axis: objects where
+        ``init_rows`` says (N(0, 1); random train rows of their class; or k-means centroids of
+        their class, which need the train rows ``X``, ``y``), lrs at ``init_lr``, one-hot
+        targets.
 
         Each restart's random numbers are drawn on the host from ``(seed, restart)`` alone, so
         that a restart gives the same numbers whether it runs alone or with others; the rest
@@ -152,7 +154,29 @@ class Distiller_:
         rngs = [np.random.default_rng([seed, r]) for r in restarts]
         x = np.stack([g.standard_normal((c.steps, len(self.labels[0]), self.d)) for g in rngs])
         keys = np.stack([g.integers(0, 2**32, (2, 2), dtype=np.uint32) for g in rngs])
+        if c.init_rows != "noise":
+            if X is None:
+                raise ValueError(f"init_rows={c.init_rows!r} needs the train rows")
+            x = np.stack([self._start_rows(np.asarray(X), np.asarray(y), seed, r)
+                          for r in restarts])
         return self._start(x.astype(jnp.result_type(float)), keys)
+
+    def _start_rows(self, X, y, seed: int, restart: int) -> np.ndarray:
+        """One restart's synthetic objects ``[s, P, d]`` started at real rows or centroids."""
+        from sklearn.cluster import KMeans
+
+        rng = np.random.default_rng([seed, restart, 1])
+        x = np.empty((*self.labels.shape, self.d))
+        for c in range(self.n_classes):
+            where = self.labels == c
+            rows = X[y == c]
+            need = int(where.sum())
+            if self.config.init_rows == "kmeans" and len(rows) > need:
+                km = KMeans(need, n_init=1, random_state=int(rng.integers(2**31)))
+                x[where] = rng.permutation(km.fit(rows).cluster_centers_)
+            else:  # real rows, drawn again only when the class has too few
+                x[where] = rows[rng.choice(len(rows), need, replace=len(rows) < need)]
+        return x
 
     def init_state(self, seed: int, restart: int) -> _State:
         """One restart's start (see :meth:`init_states`)."""
@@ -309,7 +333,7 @@ def distill(
     engine = Distiller_(config, dataset.n_features, dataset.n_classes)
     X = jnp.asarray(dataset.X_train)
     T = one_hot_targets(jnp.asarray(dataset.y_train), dataset.n_classes)
-    state = engine.init_states(config.seed, restart_ids)
+    state = engine.init_states(config.seed, restart_ids, dataset.X_train, dataset.y_train)
     total, history, done, before = config.outer_epochs, (), 0, 0.0
     path = key = None
     if checkpoint is not None:

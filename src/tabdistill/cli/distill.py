@@ -7,7 +7,7 @@ import shutil
 import sys
 
 from ..archspace import DEFAULT_SPACE
-from ..config import DistillConfig
+from ..config import INIT_ROWS, DistillConfig
 from ..errors import TabdistillError
 from ..methods import METHODS
 from .evaluate import format_accuracy, summarize_quietly
@@ -85,6 +85,9 @@ def add_parser(sub) -> None:
                         "fixed-init mode) instead of re-drawing them at every outer step")
     p.add_argument("--learn-labels", action="store_true",
                    help="learn soft labels too, starting from one-hot")
+    p.add_argument("--init-rows", default=d.init_rows, choices=INIT_ROWS,
+                   help="where the synthetic rows start: N(0, 1) noise (the paper's), random "
+                        "train rows of their class, or k-means centroids of their class")
     p.add_argument("--memory", default=d.memory, choices=("store", "checkpoint"),
                    help="store every inner state, or keep ~sqrt(n) and recompute (same numbers)")
     p.add_argument("--restarts", type=positive_int, default=d.restarts,
@@ -119,7 +122,8 @@ def run(args) -> int:
         models=args.models, outer_epochs=args.outer_epochs, batch_size=args.batch_size,
         outer_lr=args.outer_lr, beta1=args.beta1, beta2=args.beta2, init_lr=args.init_lr,
         init=args.init, fixed_init=args.fixed_init,
-        learn_labels=args.learn_labels, memory=args.memory, restarts=args.restarts,
+        learn_labels=args.learn_labels, memory=args.memory, init_rows=args.init_rows,
+        restarts=args.restarts,
         seed=args.seed,
     ).validate()
     dataset = dataset_from(args)
