@@ -16,7 +16,8 @@ set and the better of random and k-means, with its 95% bootstrap interval.
 Defaults (:func:`default_config`) are sized for a quick, meaningful answer: 10 synthetic
 batches of one row per class (10 rows per class, the classic "10 per class" setting of dataset
 distillation), 3 internal epochs (30 inner steps), and enough outer epochs for about 600 outer
-steps (at least 1, at most 500), whatever the table's size.
+steps (at least 1, at most 500), whatever the table's size; ``wang``'s rows start at k-means
+centroids of their class.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
 * ``wang``: the paper's distillation (Wang et al. 2018, as studied by Medvedev & D'yakonov):
   ``steps`` synthetic batches of ``per_class`` rows of each class with ``steps x per_class =
   rows_per_class`` (``steps`` the largest divisor of the budget up to 10), 3 internal epochs, 3
-  internal models of the net learners' architectures, about 600 outer steps.
+  internal models of the net learners' architectures, about 600 outer steps, the rows started
+  at k-means centroids of their class.
 
 The balanced methods keep all of a class's rows when it has no more than the budget.
 """
@@ -394,7 +395,7 @@ METHODS = {
                "nearest-neighbour vote for knn); trees get the nearest real rows",
                per_learner=True),
         Method("wang", "distillation", _wang,
-               "the paper's distillation: synthetic batches and learned lrs"),
+               "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, kmeans, random-balanced or random for each learner, chosen on a "
                "validation part of the train part", per_learner=True, version=4),
