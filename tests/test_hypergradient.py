@@ -115,3 +115,29 @@ def test_every_activation_matches_finite_differences(x64, activation):
 def test_every_init_matches_finite_differences(x64, init):
     loss, point = _small_loss("mlp:4x2:tanh", init=init, n_classes=2)
     check_grads(loss, point, order=1, modes=["rev"], eps=1e-5, atol=1e-6, rtol=1e-5)
+
+
+def test_hypergradient_through_the_domain_matches_finite_differences(x64):
+    """Rows made from parameters inside a domain (a numeric feature and a one-hot block): the
+    gradient with respect to the parameters."""
+    from tabdistill.domain import Domain
+
+    domain = Domain(np.array([-1.0, 0.0, 0.0], np.float32), np.array([2.0, 1.0, 1.0], np.float32),
+                    np.array([-1, 0, 0], np.int32))
+    config = DistillConfig(arch=("mlp2",), steps=3, epochs=2, per_class=2, models=2,
+                           in_domain=True)
+    engine = Distiller_(config, n_features=3, n_classes=2, domain=domain)
+    learned = dict(engine.init_state(seed=2, restart=0).learned)
+    theta0 = engine._draw_models(jax.random.PRNGKey(4))
+    xb = jax.random.normal(jax.random.PRNGKey(5), (16, 3))
+    tb = one_hot_targets(jax.random.randint(jax.random.PRNGKey(6), (16,), 0, 2), 2)
+    wb = jnp.ones(16)
+
+    @jax.jit
+    def loss(u):
+        return engine.outer_loss({**learned, "x": u}, theta0, xb, tb, wb)
+
+    check_grads(loss, (learned["x"],), order=1, modes=["rev"], eps=1e-5, atol=1e-6, rtol=1e-5)
+    rows = np.asarray(engine.rows(learned["x"])).reshape(-1, 3)
+    assert np.all(rows[:, 0] >= -1) and np.all(rows[:, 0] <= 2)
+    np.testing.assert_allclose(rows[:, 1:].sum(1), 1.0)

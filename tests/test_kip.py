@@ -6,14 +6,13 @@ import pandas as pd
 import pytest
 
 from tabdistill.data import from_frame
+from tabdistill.domain import Domain, rows
 from tabdistill.kip import (
-    Domain,
     KipConfig,
     centred_targets,
     kip_loss,
     kip_rows,
     median_gamma,
-    rows,
     vote_loss,
 )
 from tabdistill.methods import METHODS, kmeans_centroids
@@ -98,3 +97,22 @@ def test_the_kip_method_makes_a_set_of_the_budget_for_each_learner(mixed, learne
         X, y = mixed.X_train, mixed.y_train
         for row, c in zip(sets[0].X, sets[0].y, strict=True):
             assert np.any(np.all(X[y == c] == row, axis=1))
+
+
+@pytest.mark.parametrize("init_rows", ["noise", "kmeans"])
+def test_wang_in_domain_keeps_every_row_inside_while_it_learns(mixed, init_rows):
+    from tabdistill.config import DistillConfig
+    from tabdistill.distill import distill
+
+    domain = Domain.of(mixed.X_train, mixed.onehot_blocks)
+    # A large outer lr pushes rows hard against the bounds: they must hold anyway.
+    config = DistillConfig(steps=3, epochs=2, per_class=2, outer_epochs=3, outer_lr=0.5,
+                           batch_size=64, restarts=2, in_domain=True, init_rows=init_rows)
+    out = distill(mixed, config)
+    x = out.x.reshape(-1, mixed.n_features)
+    assert np.all(x >= domain.lo - 1e-5) and np.all(x <= domain.hi + 1e-5)
+    for begin, stop in mixed.onehot_blocks:
+        np.testing.assert_allclose(x[:, begin:stop].sum(1), 1.0, rtol=1e-5)
+    assert np.isfinite(out.loss_history).all()
+    loose = distill(mixed, config.replace(in_domain=False))
+    assert np.any(loose.x.reshape(-1, mixed.n_features) > domain.hi + 0.1)  # it would leave

@@ -41,6 +41,7 @@ class DistillConfig:
     learn_labels: bool = False  # learn soft labels too (Sucholutsky & Schonlau), from one-hot
     memory: str = "store"
     init_rows: str = "noise"  # where synthetic rows start: N(0, 1), real rows or centroids
+    in_domain: bool = False  # rows made from parameters inside the train range (domain.py)
     restarts: int = 1
     seed: int = 0
 

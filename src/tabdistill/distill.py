@@ -29,6 +29,8 @@ from jax import lax
 from . import archspace, resume
 from .config import DistillConfig
 from .data import Dataset
+from .domain import Domain
+from .domain import rows as domain_rows
 from .errors import DivergedError
 from .inner import unroll
 from .models import Architecture, loss_fn, n_outputs, one_hot_targets, parse_archs
@@ -105,8 +107,14 @@ def trained_loss(arch: Architecture, params, x, targets, batch_index, lrs, xb, t
 class Distiller_:
     """Builds the compiled pieces for one configuration and problem size (internal)."""
 
-    def __init__(self, config: DistillConfig, n_features: int, n_classes: int):
+    def __init__(self, config: DistillConfig, n_features: int, n_classes: int,
+                 domain: Domain | None = None):
         self.config = config.validate()
+        if config.in_domain and domain is None:
+            raise ValueError("in_domain needs the data's domain")
+        # With a domain the learned "x" holds the rows' parameters; rows() makes the rows.
+        self.domain = domain if config.in_domain else None
+        self._domain = None if self.domain is None else self.domain.arrays()
         self.groups = _groups(config)
         self.space = config.space
         self.d, self.n_classes, self.k = n_features, n_classes, n_outputs(n_classes)
@@ -159,6 +167,8 @@ class Distiller_:
                 raise ValueError(f"init_rows={c.init_rows!r} needs the train rows")
             x = np.stack([self._start_rows(np.asarray(X), np.asarray(y), seed, r)
                           for r in restarts])
+            if self.domain is not None:  # the parameters of those rows (noise is one already)
+                x = self.domain.params(x.reshape(-1, self.d)).reshape(x.shape)
         return self._start(x.astype(jnp.result_type(float)), keys)
 
     def _start_rows(self, X, y, seed: int, restart: int) -> np.ndarray:
@@ -177,6 +187,10 @@ class Distiller_:
             else:  # real rows, drawn again only when the class has too few
                 x[where] = rows[rng.choice(len(rows), need, replace=len(rows) < need)]
         return x
+
+    def rows(self, x):
+        """The synthetic rows of the learned ``x``: itself, or the rows its parameters make."""
+        return x if self._domain is None else domain_rows(x, *self._domain)
 
     def init_state(self, seed: int, restart: int) -> _State:
         """One restart's start (see :meth:`init_states`)."""
@@ -206,10 +220,11 @@ class Distiller_:
         targets = learned.get("targets", self.fixed_targets)
         lrs = jax.nn.softplus(learned["raw_lr"])
         batch_index = jnp.arange(lrs.shape[0], dtype=jnp.int32) % self.config.steps
+        x = self.rows(learned["x"])
         total = 0.0
         for group, params in zip(self.groups, theta0, strict=True):
             losses = jax.vmap(lambda p, arch=group.arch: trained_loss(
-                arch, p, learned["x"], targets, batch_index, lrs, xb, tb, wb,
+                arch, p, x, targets, batch_index, lrs, xb, tb, wb,
                 memory=self.config.memory))(params)
             total = total + jnp.sum(losses)
         return total / self.config.models
@@ -224,8 +239,8 @@ class Distiller_:
         def branch(arch):
             def loss(key, width):
                 p = arch.init(key, self.d, self.k, self.config.init, live=width)
-                return trained_loss(arch, p, learned["x"], targets, batch_index, lrs, xb, tb,
-                                    wb, memory=self.config.memory)
+                return trained_loss(arch, p, self.rows(learned["x"]), targets, batch_index, lrs,
+                                    xb, tb, wb, memory=self.config.memory)
             return loss
 
         return lax.switch(draw[0], [branch(a) for a in self.space.branches], key, draw[1])
@@ -330,7 +345,8 @@ def distill(
     start = time.perf_counter()
     config = config or DistillConfig()
     restart_ids = tuple(range(config.restarts) if restart_ids is None else restart_ids)
-    engine = Distiller_(config, dataset.n_features, dataset.n_classes)
+    domain = Domain.of(dataset.X_train, dataset.onehot_blocks) if config.in_domain else None
+    engine = Distiller_(config, dataset.n_features, dataset.n_classes, domain)
     X = jnp.asarray(dataset.X_train)
     T = one_hot_targets(jnp.asarray(dataset.y_train), dataset.n_classes)
     state = engine.init_states(config.seed, restart_ids, dataset.X_train, dataset.y_train)
@@ -382,7 +398,7 @@ def distill(
     fixed = engine.fixed_targets
     targets = learned.get("targets", jnp.broadcast_to(fixed, (len(restart_ids), *fixed.shape)))
     return DistilledData(
-        x=np.asarray(learned["x"]),
+        x=np.asarray(jax.vmap(engine.rows)(learned["x"])),
         targets=np.asarray(targets),
         labels=engine.labels,
         lrs=np.asarray(jax.nn.softplus(learned["raw_lr"])),

@@ -51,8 +51,9 @@ from sklearn.model_selection import train_test_split
 
 from .data import Dataset
 from .distill import DistilledData
+from .domain import Domain
 from .errors import TabdistillError
-from .kip import Domain, KipConfig, kip_rows
+from .kip import KipConfig, kip_rows
 from .learners import parse_learner
 
 WANG_MAX_STEPS = 10

@@ -88,6 +88,10 @@ def add_parser(sub) -> None:
     p.add_argument("--init-rows", default=d.init_rows, choices=INIT_ROWS,
                    help="where the synthetic rows start: N(0, 1) noise (the paper's), random "
                         "train rows of their class, or k-means centroids of their class")
+    p.add_argument("--in-domain", action="store_true",
+                   help="keep every synthetic row inside the data's domain while distilling: "
+                        "numeric values in their train range, one-hot blocks on the simplex "
+                        "(the rows are made from parameters, nothing is clipped)")
     p.add_argument("--memory", default=d.memory, choices=("store", "checkpoint"),
                    help="store every inner state, or keep ~sqrt(n) and recompute (same numbers)")
     p.add_argument("--restarts", type=positive_int, default=d.restarts,
@@ -123,6 +127,7 @@ def run(args) -> int:
         outer_lr=args.outer_lr, beta1=args.beta1, beta2=args.beta2, init_lr=args.init_lr,
         init=args.init, fixed_init=args.fixed_init,
         learn_labels=args.learn_labels, memory=args.memory, init_rows=args.init_rows,
+        in_domain=args.in_domain,
         restarts=args.restarts,
         seed=args.seed,
     ).validate()
