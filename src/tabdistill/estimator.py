@@ -52,7 +52,8 @@ class Distiller(ClassifierMixin, BaseEstimator):
     Other parameters mirror :class:`tabdistill.DistillConfig` (``arch`` a comma-separated string);
     ``budget`` (total synthetic rows) replaces ``per_class`` when given; ``outer_epochs=None``
     runs about 600 outer steps. The defaults are those of ``tabdistill compare`` (10 steps of
-    one row per class, 3 internal epochs), not the paper's larger set. ``missing`` and
+    one row per class, 3 internal epochs, rows started at k-means centroids of their class),
+    not the paper's larger set. ``missing`` and
     ``max_categories`` are the preprocessing options of :mod:`tabdistill.data`.
 
     Fitted attributes: ``distilled_`` (:class:`~tabdistill.DistilledData`, all restarts),
@@ -69,8 +70,8 @@ class Distiller(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *, method="auto", learner=None, arch="mlp2", steps=10, epochs=3,
                  per_class=1, budget=None, models=3, outer_epochs=None, batch_size=64,
-                 outer_lr=0.01, init_lr=0.02,
-                 learn_labels=False, restarts=1, missing="impute",
+                 outer_lr=0.01, init_lr=0.02, learn_labels=False, init_rows="kmeans",
+                 in_domain=False, restarts=1, missing="impute",
                  max_categories=MAX_CATEGORIES, random_state=0):
         self.method = method
         self.learner = learner
@@ -85,6 +86,8 @@ class Distiller(ClassifierMixin, BaseEstimator):
         self.outer_lr = outer_lr
         self.init_lr = init_lr
         self.learn_labels = learn_labels
+        self.init_rows = init_rows
+        self.in_domain = in_domain
         self.restarts = restarts
         self.missing = missing
         self.max_categories = max_categories
@@ -146,7 +149,8 @@ class Distiller(ClassifierMixin, BaseEstimator):
             arch=self.arch, steps=self.steps, epochs=self.epochs, per_class=self.per_class,
             models=self.models, outer_epochs=DistillConfig.outer_epochs if auto else
             self.outer_epochs, batch_size=self.batch_size, outer_lr=self.outer_lr,
-            init_lr=self.init_lr, learn_labels=self.learn_labels, restarts=self.restarts,
+            init_lr=self.init_lr, learn_labels=self.learn_labels, init_rows=self.init_rows,
+            in_domain=self.in_domain, restarts=self.restarts,
             seed=int(seed),
         ).validate()
         return size_config(config, n_rows, len(self.classes_), budget=self.budget,
