@@ -96,3 +96,19 @@ def test_auto_records_its_choice_and_the_verdict_is_the_paired_difference(capsys
 def test_compare_refuses_a_set_as_big_as_the_data(capsys):
     assert main(["compare", "iris", *TINY, "--method", "wang", "--budget", "300"]) == 2
     assert "not smaller than the 100 train rows" in capsys.readouterr().err
+
+
+def test_compare_over_two_processes_gives_the_serial_numbers():
+    from tabdistill.compare import compare
+    from tabdistill.data import load_dataset
+    from tabdistill.executor import ProcessExecutor, SerialExecutor
+    from tabdistill.sizing import default_config
+
+    wine = load_dataset("wine")
+    config = default_config(wine, steps=2, epochs=1, outer_epochs=1)
+    runs = [compare(wine, config, learners=("logreg", "knn"), restarts=2, seed=3,
+                    method="auto", executor=executor)
+            for executor in (SerialExecutor(), ProcessExecutor(2))]
+    assert runs[0].rows == runs[1].rows
+    full = {r["learner"]: r["balanced_per_restart"] for r in runs[0].rows if r["method"] == "full"}
+    assert len(full["logreg"]) == 2 and len(set(full["logreg"])) == 1  # one fit, reused

@@ -31,7 +31,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from .config import DistillConfig
 from .data import Dataset
 from .errors import TabdistillError
-from .executor import Executor
+from .executor import Executor, SerialExecutor
 from .learners import (
     DEFAULT_LEARNERS,
     NET_RECIPE,
@@ -145,6 +145,7 @@ def compare(
             f"{dataset.X_train.shape[0]} train rows; expected a smaller --budget or --per-class"
         )
     say = progress or (lambda _line: None)
+    executor = executor or SerialExecutor()
     seconds = {}
     start = time.perf_counter()
     per_class = config.steps * config.per_class
@@ -152,46 +153,38 @@ def compare(
     if method == "wang":
         made = dict.fromkeys((lr.name for lr in learners),
                              (distill_restarts(dataset, config, executor), None))
-    elif ALL_METHODS[method].per_learner:
-        made = {lr.name: make_distilled(dataset, method, per_class, restarts=restarts,
-                                        seed=seed, nets=config.arch, learner=lr.name)
-                for lr in learners}
+    elif ALL_METHODS[method].per_learner:  # one set per learner: the learners in parallel
+        jobs = [(dataset, method, per_class, restarts, seed, config.arch, lr.name)
+                for lr in learners]
+        made = dict(zip((lr.name for lr in learners), executor.map(_make, jobs), strict=True))
     else:
-        made = dict.fromkeys((lr.name for lr in learners), make_distilled(
-            dataset, method, per_class, restarts=restarts, seed=seed, nets=config.arch))
+        made = dict.fromkeys((lr.name for lr in learners), _make(
+            (dataset, method, per_class, restarts, seed, config.arch, None)))
     seconds["distill"] = time.perf_counter() - start
     say(f"made the distilled sets ({method}) x {restarts} restart(s) in "
         f"{seconds['distill']:.1f} s")
 
-    Xtr, ytr, Xte, yte = dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test
+    # Every (restart, learner) is a task. A seed-free learner learns the same full-data model
+    # whatever the seed: restart 0's task fits it, the others reuse its predictions.
+    tasks = [_Task(dataset, learner, made[learner.name][0], r, seed, n_rows, per_class, recipe,
+                   full=r == 0 or learner.name not in SEED_FREE_LEARNERS)
+             for r in range(restarts) for learner in learners]
+    results = {}
+    for done, (key, result) in enumerate(executor.imap_unordered(_score, tasks), 1):
+        results[key] = result
+        if done % len(learners) == 0:
+            say(f"scored {done}/{len(tasks)} (restart, learner) pairs")
+    ytr, yte = dataset.y_train, dataset.y_test
     scores = {(m, lr.name): ([], []) for m in METHODS for lr in learners}
-    sets_rows, seed_free = {}, {}
-    for r in range(restarts):
-        sets = {
-            "full": (Xtr, ytr),
-            "random": stratified_subset(Xtr, ytr, n_rows, seed + r),
-            "kmeans": kmeans_centroids(Xtr, ytr, per_class, dataset.n_classes, seed + r),
-        }
-        sets_rows.update({m: len(s[1]) for m, s in sets.items()})
-        for learner in learners:
-            t0 = time.perf_counter()
-            for m in METHODS:
-                if m == "distilled":
-                    model = fit_distilled(learner, made[learner.name][0], restart=r,
-                                          seed=seed + r)
-                elif m == "full" and learner.name in seed_free:
-                    model = None  # the same model whatever the seed, and its predictions
-                else:
-                    X, y = sets[m]
-                    model = fit(learner, X, y, dataset.n_classes, seed=seed + r, recipe=recipe)
-                pred = seed_free[learner.name] if model is None else model.predict(Xte)
-                if m == "full" and learner.name in SEED_FREE_LEARNERS:
-                    seed_free[learner.name] = pred
-                acc, bal = scores[(m, learner.name)]
-                acc.append(accuracy_score(yte, pred))
-                bal.append(balanced_accuracy_score(yte, pred))
-            seconds[learner.name] = seconds.get(learner.name, 0.0) + time.perf_counter() - t0
-        say(f"restart {r + 1}/{restarts} scored")
+    sets_rows = {"full": len(ytr), "random": n_rows}
+    for (_restart, name), (preds, rows_of, spent) in sorted(results.items()):
+        preds = {"full": results[0, name][0]["full"], **preds}
+        sets_rows["kmeans"] = rows_of["kmeans"]
+        for m in METHODS:
+            acc, bal = scores[(m, name)]
+            acc.append(accuracy_score(yte, preds[m]))
+            bal.append(balanced_accuracy_score(yte, preds[m]))
+        seconds[name] = seconds.get(name, 0.0) + spent
     counts = np.bincount(ytr, minlength=dataset.n_classes)
     rows = []
     for lr in learners:
@@ -209,6 +202,48 @@ def compare(
         imbalanced=bool(counts.max() / max(counts.min(), 1) > IMBALANCE),
         config=config, seconds=seconds, method=method,
     )
+
+
+def _make(job):
+    """One method's sets for one learner (or for all: ``learner`` None), as ``(distilled set,
+    auto's choice)``; a top-level function so that a worker process can run it."""
+    dataset, method, per_class, restarts, seed, nets, learner = job
+    return make_distilled(dataset, method, per_class, restarts=restarts, seed=seed, nets=nets,
+                          learner=learner)
+
+
+@dataclass(frozen=True, eq=False)
+class _Task:
+    """One restart of one learner: the learner trained on each set and its test predictions."""
+
+    dataset: Dataset
+    learner: Learner
+    distilled: object  # the learner's distilled set (all restarts)
+    restart: int
+    seed: int
+    n_rows: int
+    per_class: int
+    recipe: Recipe
+    full: bool  # whether to train on the full train part (else another task does)
+
+
+def _score(task: _Task):
+    """``((restart, learner), (test predictions per method, rows per set, seconds))`` of one
+    task."""
+    t0 = time.perf_counter()
+    d, r, seed = task.dataset, task.restart, task.seed + task.restart
+    sets = {"random": stratified_subset(d.X_train, d.y_train, task.n_rows, seed),
+            "kmeans": kmeans_centroids(d.X_train, d.y_train, task.per_class, d.n_classes,
+                                       seed)}
+    if task.full:
+        sets["full"] = (d.X_train, d.y_train)
+    preds = {"distilled": fit_distilled(task.learner, task.distilled, restart=r, seed=seed)
+             .predict(d.X_test)}
+    for m, (X, y) in sets.items():
+        preds[m] = fit(task.learner, X, y, d.n_classes, seed=seed,
+                       recipe=task.recipe).predict(d.X_test)
+    rows = {m: len(y) for m, (_, y) in sets.items()}
+    return (r, task.learner.name), (preds, rows, time.perf_counter() - t0)
 
 
 def verdicts(comparison: Comparison) -> list[dict]:
