@@ -37,8 +37,8 @@ def test_search_improves_its_validation_score_with_rows_of_its_pool(wine):
     rows, labels, best = search_rows(X, y, "knn", wine.n_classes, 3, seed=5, proposals=30)
     assert rows.shape == (9, X.shape[1]) and np.bincount(labels).tolist() == [3, 3, 3]
     X_fit, X_val, y_fit, y_val = validation_split(X, y, 0.5, 5)
-    # The search starts from the best of its starts (three k-means runs, three random subsets)
-    # and never accepts a worse swap.
+    # For knn the search starts from the best of three k-means runs (trees also from random
+    # subsets) and never accepts a worse swap.
     starts = [kmeans_centroids(X_fit, y_fit, 3, 3, 5 + 1000 * k) for k in range(3)]
     start = max(balanced_accuracy_score(y_val, fit("knn", *s, 3, seed=5).predict(X_val))
                 for s in starts)

@@ -11,10 +11,10 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   proportions of the table, so small classes get fewer rows).
 * ``random-balanced``: ``rows_per_class`` random rows of each class.
 * ``kmeans``: ``rows_per_class`` k-means centroids of each class.
-* ``search``: for each learner its own set: the best of three k-means runs and three
-  balanced random subsets of one half of the train part (by the learner's balanced accuracy on
-  the other half), then a local search that swaps single rows for other centroids or real
-  rows of the same class and keeps a swap when the validation score does not drop
+* ``search``: for each learner its own set: the best of three k-means runs (and, for trees,
+  three balanced random subsets) of one half of the train part (by the learner's balanced
+  accuracy on the other half), then a local search that swaps single rows for other centroids
+  or real rows of the same class and keeps a swap when the validation score does not drop
   (:data:`SEARCH_PROPOSALS` tries). A class with fewer rows in its half than the budget is
   filled up with its rows from the other half. Trees and neighbours get rows they score well
   with, not rows made for a net.
@@ -150,6 +150,7 @@ def _kmeans(dataset: Dataset, rows_per_class, restarts, seed, nets):
 SEARCH_PROPOSALS = 40
 SEARCH_STARTS = 3
 SEARCH_POOL_ROWS = 200  # real rows per class the search may swap in
+TREE_LEARNERS = ("rf", "hgb", "xgb")
 
 
 def validation_split(X, y, fraction: float, seed: int):
@@ -174,9 +175,11 @@ def search_rows(X, y, learner, n_classes: int, rows_per_class: int, seed: int, *
         model = fit(learner, rows, labels, n_classes, seed=seed)
         return balanced_accuracy_score(y_val, model.predict(X_val))
 
-    # Centroids suit nets, linear models and neighbours; real rows suit trees: both start.
+    # Centroids suit nets, linear models and neighbours; real rows suit trees (as in kip).
+    tree = parse_learner(learner).name in TREE_LEARNERS
+    makers = (kmeans_centroids, balanced_subset) if tree else (kmeans_centroids,)
     starts = [make(X_fit, y_fit, rows_per_class, n_classes, seed + 1000 * k)
-              for make in (kmeans_centroids, balanced_subset) for k in range(SEARCH_STARTS)]
+              for make in makers for k in range(SEARCH_STARTS)]
     best, rows, labels = max(((score(*s), *s) for s in starts), key=lambda t: t[0])
     pool = [np.concatenate([s[0][s[1] == c] for s in starts] +
                            [rng.permutation(X_fit[y_fit == c])[:SEARCH_POOL_ROWS]])
@@ -317,7 +320,6 @@ KIP_CONFIGS = {  # per learner kind; chosen on validation halves of the developm
     "krr": KipConfig(head="krr", width=3.0, reg=0.1),
     "vote": KipConfig(head="vote", width=0.1),
 }
-TREE_LEARNERS = ("rf", "hgb", "xgb")
 
 
 def nearest_real_rows(X, y, rows, labels) -> np.ndarray:
@@ -389,7 +391,7 @@ METHODS = {
         Method("kmeans", "coreset", _kmeans, "per-class k-means centroids"),
         Method("search", "distillation", _search,
                "k-means centroids or real rows refined for each learner by local search on a "
-               "validation half", per_learner=True, version=2),
+               "validation half", per_learner=True, version=3),
         Method("kip", "distillation", _kip,
                "k-means centroids moved inside the data's domain by a kernel objective for "
                "each learner (kernel ridge regression for nets and linear models, a soft "
@@ -399,7 +401,7 @@ METHODS = {
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, kmeans, random-balanced or random for each learner, chosen on a "
-               "validation part of the train part", per_learner=True, version=4),
+               "validation part of the train part", per_learner=True, version=5),
     )
 }
 
