@@ -36,7 +36,9 @@ ARCHS = ("mlp4", "mlp2", "linear")
 
 def run_lane(core: int, jobs: list[str], restarts: int, out: Path, env: dict, times: dict,
              lock: threading.Lock):
-    tabdistill = Path(sys.executable).with_name("tabdistill")
+    # ``python -m tabdistill`` with this interpreter: the package it imports (PYTHONPATH
+    # honoured) is the one measured, not whichever the ``tabdistill`` entry point was made for.
+    tabdistill = [sys.executable, "-m", "tabdistill"]
     pin = ["taskset", "-c", str(core)] if shutil.which("taskset") else []
     while True:
         with lock:
@@ -45,7 +47,7 @@ def run_lane(core: int, jobs: list[str], restarts: int, out: Path, env: dict, ti
             arch = jobs.pop(0)
         start = time.perf_counter()
         subprocess.run(
-            [*pin, str(tabdistill), "distill", "moons", "--arch", arch, "--restarts", str(restarts),
+            [*pin, *tabdistill, "distill", "moons", "--arch", arch, "--restarts", str(restarts),
              "--eval-inits", "0", "--quiet", "--out", str(out / arch)],
             env=env, check=True, stdout=subprocess.DEVNULL,
         )
