@@ -157,7 +157,7 @@ def load_dataset(
     """
     _check_options(test_size, missing, max_categories)
     source = str(source)
-    if source == "moons" and (test_size, seed) == MOONS_SPLIT:
+    if source == "moons" and (test_size, seed) == MOONS_SPLIT and MOONS_FILE.exists():
         return _packaged_moons()
     if source in BUILTIN:
         X, y, names = BUILTIN[source]()
