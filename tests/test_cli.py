@@ -52,6 +52,19 @@ def test_evaluate_is_reproducible(distilled_dir, capsys):
     assert runs[0] == runs[1]
 
 
+def test_first_restart_runs_a_later_slice_of_the_same_restarts(distilled_dir, tmp_path):
+    out = tmp_path / "second"
+    args = list(TINY)
+    args[args.index("--restarts") + 1] = "1"
+    assert main(["distill", "moons", *args, "--eval-inits", "0", "--first-restart", "1",
+                 "--out", str(out)]) == 0
+    both, _ = tabdistill.load(distilled_dir)
+    second, _ = tabdistill.load(out)
+    assert second.restart_ids == (1,) and both.restart_ids == (0, 1)
+    np.testing.assert_array_equal(second.x[0], both.x[1])
+    np.testing.assert_array_equal(second.lrs[0], both.lrs[1])
+
+
 def test_help_explains_every_option():
     out = subprocess.run([sys.executable, "-m", "tabdistill.cli", "distill", "--help"],
                          capture_output=True, text=True, check=True).stdout

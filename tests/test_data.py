@@ -1,12 +1,15 @@
 """Reading users' tables: column kinds, labels, missing cells, constant and high-cardinality
 columns, and the stored preprocessing."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
 
+from tabdistill import data as data_module
 from tabdistill.data import describe, from_frame, load_dataset, read_table, transform
 from tabdistill.errors import TabdistillError
 
@@ -34,6 +37,21 @@ def test_moons_is_the_papers_data_exactly():
     np.testing.assert_array_equal(d.X_train, X_tr)
     np.testing.assert_array_equal(d.y_test, y_te)
     assert d.transformer is None
+
+
+def test_the_packaged_moons_is_the_one_scikit_learn_makes():
+    packaged = load_dataset("moons")
+    made = data_module._moons_dataset(*data_module._moons(), *data_module.MOONS_SPLIT)
+    for field in dataclasses.fields(made):
+        a, b = getattr(packaged, field.name), getattr(made, field.name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b, field.name
+    assert packaged.fingerprint == made.fingerprint
+    other = load_dataset("moons", seed=9)  # any other split is made afresh
+    assert other.fingerprint != packaged.fingerprint and other.X_train.shape == (1005, 2)
 
 
 @pytest.mark.parametrize("name", ["breast_cancer", "wine", "iris", "digits"])

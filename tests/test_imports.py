@@ -89,3 +89,14 @@ def test_a_command_module_loads_first(first):
     code = f"import {first}; from tabdistill.cli import build_parser; build_parser()"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_distill_path_imports_no_scikit_learn_or_pandas():
+    """Start-up: every ``tabdistill distill moons`` process would pay about 1 s for them."""
+    code = ("import sys; from tabdistill.cli import build_parser; build_parser(); "
+            "from tabdistill.data import load_dataset; load_dataset('moons'); "
+            "import tabdistill.parallel, tabdistill.io, tabdistill.sizing, tabdistill.progress; "
+            "heavy = sorted(m for m in ('sklearn', 'pandas', 'scipy', 'matplotlib') "
+            "if m in sys.modules); print(heavy); sys.exit(1 if heavy else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

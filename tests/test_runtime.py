@@ -24,6 +24,7 @@ def test_the_experimental_flag_only_where_jaxlib_is_known_to_have_it(env, versio
     # XLA aborts on a flag it does not know.
     env.setattr(runtime.metadata, "version", lambda name: version)
     assert (runtime.NO_YNNPACK in runtime.fast_cpu_flags()) is ynnpack
+    assert (runtime.LOOP_EMITTERS in runtime.fast_cpu_flags()) is ynnpack
     assert runtime.SINGLE_THREAD in runtime.fast_cpu_flags()
 
 

@@ -36,19 +36,19 @@ import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from sklearn import datasets as skd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-from sklearn.utils.multiclass import type_of_target
 
 from .errors import TabdistillError
 from .schema import Categorical, Numeric, Schema, as_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+
+# pandas and scikit-learn are imported where they are used (about 1 s at start-up): the paper's
+# moons needs neither.
 
 MISSING_POLICIES = ("impute", "drop", "error")
 MAX_CATEGORIES = 20
@@ -92,23 +92,31 @@ class Dataset:
 
 
 def _moons():
+    from sklearn import datasets as skd
+
     X, y = skd.make_moons(n_samples=1500, noise=0.05, random_state=8)
     return X.astype(np.float32), y, ("x1", "x2")
 
 
 def _circles():
+    from sklearn import datasets as skd
+
     X, y = skd.make_circles(n_samples=1500, noise=0.05, factor=0.5, random_state=8)
     return X, y, ("x1", "x2")
 
 
 def _blobs():
+    from sklearn import datasets as skd
+
     X, y = skd.make_blobs(n_samples=1500, centers=3, n_features=2, random_state=8)
     return X, y, ("x1", "x2")
 
 
-def _bundled(loader):
+def _bundled(loader: str):
     def load():
-        bunch = loader()
+        from sklearn import datasets as skd
+
+        bunch = getattr(skd, loader)()
         names = getattr(bunch, "feature_names", None)
         if names is None or len(names) != bunch.data.shape[1]:
             names = [f"x{i}" for i in range(bunch.data.shape[1])]
@@ -121,10 +129,10 @@ BUILTIN = {
     "moons": _moons,
     "circles": _circles,
     "blobs": _blobs,
-    "breast_cancer": _bundled(skd.load_breast_cancer),
-    "wine": _bundled(skd.load_wine),
-    "iris": _bundled(skd.load_iris),
-    "digits": _bundled(skd.load_digits),
+    "breast_cancer": _bundled("load_breast_cancer"),
+    "wine": _bundled("load_wine"),
+    "iris": _bundled("load_iris"),
+    "digits": _bundled("load_digits"),
 }
 
 
@@ -149,10 +157,14 @@ def load_dataset(
     """
     _check_options(test_size, missing, max_categories)
     source = str(source)
+    if source == "moons" and (test_size, seed) == MOONS_SPLIT and MOONS_FILE.exists():
+        return _packaged_moons()
     if source in BUILTIN:
         X, y, names = BUILTIN[source]()
         if source == "moons":  # the paper's split and raw coordinates, exactly
             return _moons_dataset(X, y, names, test_size, seed)
+        import pandas as pd
+
         frame = pd.DataFrame(np.asarray(X, np.float64), columns=list(names))
         frame["target"] = y
         return from_frame(frame, target=target or "target", name=source, test_size=test_size,
@@ -176,6 +188,8 @@ def _check_options(test_size, missing, max_categories) -> None:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Reads a CSV, TSV or Parquet file into a DataFrame, with one-line errors."""
+    import pandas as pd
+
     path = Path(path)
     if not path.exists():
         raise TabdistillError(
@@ -221,6 +235,8 @@ def _delimiter(path: Path) -> str:
 
 def _check_unique(names, name: str) -> None:
     """Refuses repeated column names, naming them (one of each would be silently lost)."""
+    import pandas as pd
+
     counts = pd.Series([str(n) for n in names]).value_counts(sort=False)
     repeated = [n for n, c in counts.items() if c > 1]
     if repeated:
@@ -241,6 +257,9 @@ def from_frame(
     max_categories: int = MAX_CATEGORIES,
 ) -> Dataset:
     """Turns a DataFrame with a label column into a :class:`Dataset` (see the module doc)."""
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+
     _check_options(test_size, missing, max_categories)
     if not isinstance(frame, pd.DataFrame):
         raise TabdistillError(f"{name} is a {type(frame).__name__}; expected a pandas DataFrame")
@@ -371,7 +390,26 @@ def transform(schema: Schema, frame: pd.DataFrame) -> np.ndarray:
     return schema.transform(frame)
 
 
+# The paper's moons at the default split, as ``_moons_dataset`` makes it, kept in the package:
+# the paper's work then imports no scikit-learn (about 1 s per process). ``tests/test_data.py``
+# checks that it is the same data.
+MOONS_SPLIT = (0.33, 8)
+MOONS_FILE = Path(__file__).with_name("moons.npz")
+
+
+def _packaged_moons() -> Dataset:
+    with np.load(MOONS_FILE) as f:
+        parts = {k: f[k].astype(np.int32) if k.startswith("y") else f[k] for k in f.files}
+    test_size, seed = MOONS_SPLIT
+    return Dataset(name="moons", **parts, classes=(0, 1), feature_names=("x1", "x2"),
+                   preprocessing={"split_seed": seed, "test_size": test_size,
+                                  "stratified": False},
+                   transformer=None)
+
+
 def _moons_dataset(X, y, names, test_size, seed) -> Dataset:
+    from sklearn.model_selection import train_test_split
+
     classes, y_idx = np.unique(y, return_inverse=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y_idx, test_size=test_size, random_state=seed)
     return Dataset(
@@ -392,6 +430,8 @@ def _moons_dataset(X, y, names, test_size, seed) -> Dataset:
 
 def _column_kinds(features: pd.DataFrame, name: str) -> tuple[list[str], list[str]]:
     """Numeric and categorical columns; a mostly-numeric text column is an error."""
+    import pandas as pd
+
     numeric, categorical = [], []
     for col in features.columns:
         values = features[col]
@@ -434,6 +474,8 @@ def _labels(raw: np.ndarray, name: str, target: str):
     train and test parts nor learned and checked, so it is dropped (``dropped`` maps its label
     to its row count) and the rest of the table goes on.
     """
+    from sklearn.utils.multiclass import type_of_target
+
     kind = type_of_target(raw) if raw.dtype != object else "multiclass"
     if kind.startswith("continuous"):
         raise TabdistillError(
@@ -470,6 +512,8 @@ def _plain(value):
 
 def _useful_columns(train: pd.DataFrame, numeric, categorical):
     """Drops columns constant on the train part and text identifiers; notes both."""
+    import pandas as pd
+
     constant = [c for c in train.columns if train[c].nunique(dropna=True) <= 1]
     identifiers = [c for c in categorical if c not in constant
                    and not pd.api.types.is_bool_dtype(train[c])
@@ -482,6 +526,11 @@ def _useful_columns(train: pd.DataFrame, numeric, categorical):
 
 def column_transformer(numeric, categorical, max_categories) -> ColumnTransformer:
     """The scikit-learn transformer that fits the preprocessing (read into a :class:`Schema`)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
     parts = []
     if numeric:
         parts.append(("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),

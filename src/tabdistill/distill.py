@@ -205,8 +205,8 @@ class Distiller_:
         return _State(learned, self.optimizer.init(learned), theta0, keys[1])
 
     @property
-    def fixed_targets(self) -> jax.Array:
-        return one_hot_targets(jnp.asarray(self.labels), self.n_classes)
+    def fixed_targets(self) -> np.ndarray:
+        return one_hot_targets(self.labels, self.n_classes)  # NumPy: no compilation
 
     def outer_loss(self, learned: dict, theta0: tuple, xb, tb, wb) -> jax.Array:
         """Mean loss on the real batch of the m internal models after the unrolled inner loop.
@@ -294,12 +294,15 @@ class Distiller_:
 CHECKPOINT_EVERY_S = 1.0  # a checkpoint at most this often (and at the end, and on interrupt)
 
 
-@jax.jit
-def _finite_restarts(losses, learned) -> jax.Array:
-    """Whether each restart's outer losses ``[R, steps]`` and learned arrays are all finite."""
-    ok = jnp.isfinite(losses).all(axis=1)
+def _finite_restarts(losses, learned) -> np.ndarray:
+    """Whether each restart's outer losses ``[R, steps]`` and learned arrays are all finite.
+
+    On the host, in NumPy (a few kilobytes): a compiled program of its own would cost each
+    process a compilation of about 0.2 s, which the compile cache does not keep (too short)."""
+    ok = np.isfinite(np.asarray(losses)).all(axis=1)
     for leaf in jax.tree.leaves(learned):
-        ok = ok & jnp.isfinite(leaf.reshape(leaf.shape[0], -1)).all(axis=1)
+        leaf = np.asarray(leaf)
+        ok = ok & np.isfinite(leaf.reshape(leaf.shape[0], -1)).all(axis=1)
     return ok
 
 
@@ -348,7 +351,7 @@ def distill(
     domain = Domain.of(dataset.X_train, dataset.onehot_blocks) if config.in_domain else None
     engine = Distiller_(config, dataset.n_features, dataset.n_classes, domain)
     X = jnp.asarray(dataset.X_train)
-    T = one_hot_targets(jnp.asarray(dataset.y_train), dataset.n_classes)
+    T = jnp.asarray(one_hot_targets(np.asarray(dataset.y_train), dataset.n_classes))
     state = engine.init_states(config.seed, restart_ids, dataset.X_train, dataset.y_train)
     total, history, done, before = config.outer_epochs, (), 0, 0.0
     path = key = None
@@ -376,7 +379,7 @@ def distill(
         for epoch in range(done, total):
             new_state, losses = engine.run_epoch(snap[0], X, T,
                                                  engine.arch_draws(epoch, X.shape[0]))
-            finite = np.asarray(_finite_restarts(losses, new_state.learned))
+            finite = _finite_restarts(losses, new_state.learned)
             if not finite.all():
                 bad = [r for r, ok in zip(restart_ids, finite, strict=True) if not ok]
                 kept = checkpoint if path is not None and snap[2] > 0 else None
@@ -387,7 +390,7 @@ def distill(
                 save(snap)
                 saved, last_save = epoch + 1, time.perf_counter()
             if progress is not None:
-                progress(epoch + 1, total, float(jnp.mean(losses[:, -1])))
+                progress(epoch + 1, total, float(np.mean(np.asarray(losses)[:, -1])))
     except BaseException:
         if path is not None and snap[2] > saved:
             with contextlib.suppress(Exception):
@@ -396,13 +399,15 @@ def distill(
     state, history, _ = snap
     learned = state.learned
     fixed = engine.fixed_targets
-    targets = learned.get("targets", jnp.broadcast_to(fixed, (len(restart_ids), *fixed.shape)))
+    # The host-side steps in NumPy: each jnp operation here would be one more small compilation.
+    targets = learned.get("targets", np.repeat(np.asarray(fixed)[None], len(restart_ids), 0))
     return DistilledData(
-        x=np.asarray(jax.vmap(engine.rows)(learned["x"])),
+        x=np.asarray(learned["x"] if engine.domain is None
+                     else jax.vmap(engine.rows)(learned["x"])),
         targets=np.asarray(targets),
         labels=engine.labels,
         lrs=np.asarray(jax.nn.softplus(learned["raw_lr"])),
-        loss_history=np.asarray(jnp.concatenate(history, axis=1)),
+        loss_history=np.concatenate([np.asarray(h) for h in history], axis=1),
         n_classes=dataset.n_classes,
         config=config,
         restart_ids=restart_ids,

@@ -33,12 +33,6 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import GaussianNB
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .errors import TabdistillError
@@ -96,17 +90,30 @@ def parse_learners(spec: str | tuple | list) -> tuple[Learner, ...]:
 
 def make_sklearn(name: str, n_rows: int, seed: int = 0):
     """A fresh scikit-learn classifier for a training set of ``n_rows`` rows."""
+    # scikit-learn is imported where it is used: a distillation needs none of it (about 1 s).
     if name == "logreg":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     if name == "knn":
+        from sklearn.neighbors import KNeighborsClassifier
+
         return KNeighborsClassifier(n_neighbors=max(1, min(5, n_rows)))
     if name == "rf":
+        from sklearn.ensemble import RandomForestClassifier
+
         return RandomForestClassifier(n_estimators=100, random_state=seed, n_jobs=1)
     if name == "hgb":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
         return HistGradientBoostingClassifier(
             min_samples_leaf=min(20, max(2, n_rows // 20)), random_state=seed
         )
     if name == "nb":
+        from sklearn.naive_bayes import GaussianNB
+
         return GaussianNB()
     if name == "xgb":
         try:

@@ -46,8 +46,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.model_selection import train_test_split
 
 from .data import Dataset
 from .distill import DistilledData
@@ -117,6 +115,8 @@ def kmeans_centroids(X, y, per_class: int, n_classes: int, seed: int):
         if len(rows) <= per_class:
             centers = rows
         else:
+            from sklearn.cluster import KMeans
+
             centers = KMeans(per_class, n_init=1, random_state=seed).fit(rows).cluster_centers_
         xs.append(centers)
         ys.append(np.full(len(centers), c, np.int32))
@@ -158,6 +158,8 @@ def validation_split(X, y, fraction: float, seed: int):
     class is too small to be on both sides)."""
     counts = np.bincount(y)
     stratify = y if counts[counts > 0].min() >= 2 else None
+    from sklearn.model_selection import train_test_split
+
     return train_test_split(X, y, test_size=fraction, stratify=stratify, random_state=seed)
 
 

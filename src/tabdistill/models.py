@@ -171,8 +171,13 @@ def predict_class(logits: jax.Array) -> jax.Array:
 
 
 def one_hot_targets(y: jax.Array, n_classes: int) -> jax.Array:
-    """Targets of width :func:`n_outputs` for integer labels ``y``."""
+    """Targets of width :func:`n_outputs` for integer labels ``y`` (a NumPy array for a NumPy
+    ``y``: the same numbers without a small compilation)."""
     dtype = jnp.result_type(float)  # float32, or float64 when x64 is on
+    if isinstance(y, np.ndarray):
+        if n_classes == 2:
+            return y[..., None].astype(dtype)
+        return (y[..., None] == np.arange(n_classes)).astype(dtype)
     if n_classes == 2:
         return y[..., None].astype(dtype)
     return jax.nn.one_hot(y, n_classes, dtype=dtype)

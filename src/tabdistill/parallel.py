@@ -39,8 +39,10 @@ def distill_restarts(
     *,
     checkpoint=None,
     note=None,
+    first_restart: int = 0,
 ) -> DistilledData:
-    """Distils ``config.restarts`` restarts, split over the executor's workers.
+    """Distils ``config.restarts`` restarts (ids ``first_restart`` on), split over the
+    executor's workers.
 
     ``checkpoint`` and ``note`` are :func:`distill`'s; each slice keeps its own checkpoint file
     (named by its restarts) in the directory, so a split run resumes too, given the same number
@@ -48,8 +50,10 @@ def distill_restarts(
     """
     executor = executor or SerialExecutor()
     workers = min(getattr(executor, "workers", 1), config.restarts)
+    ids = np.arange(first_restart, first_restart + config.restarts)
     if workers <= 1:
-        return distill(dataset, config, progress=progress, checkpoint=checkpoint, note=note)
-    slices = np.array_split(np.arange(config.restarts), workers)
+        return distill(dataset, config, restart_ids=tuple(int(r) for r in ids),
+                       progress=progress, checkpoint=checkpoint, note=note)
+    slices = np.array_split(ids, workers)
     tasks = [(dataset, config, tuple(int(r) for r in s), checkpoint, note) for s in slices]
     return merge(executor.map(_distill_slice, tasks))

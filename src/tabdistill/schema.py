@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .errors import TabdistillError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMAT = "tabdistill-preprocess/1"
 POOLED = "infrequent_sklearn"  # the pooled level's name (scikit-learn's, for the same output)
@@ -100,6 +103,8 @@ class Schema:
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Raw rows (a DataFrame with the original columns; others are ignored) -> ``[N, d]``
         float32 features."""
+        import pandas as pd
+
         if not isinstance(frame, pd.DataFrame):
             raise TabdistillError(f"rows are a {type(frame).__name__}; expected a pandas "
                                   "DataFrame with the original columns")
@@ -131,6 +136,8 @@ class Schema:
         of the largest value of its block (the pooled feature: ``infrequent_sklearn``). With
         ``soft`` the blocks' raw values follow, as columns named like the features.
         """
+        import pandas as pd
+
         X = np.asarray(X, np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise TabdistillError(f"rows of shape {X.shape} do not fit the preprocessing; "
@@ -243,6 +250,8 @@ class Schema:
 
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Categorical cells as text, so that one column holds one type; missing cells stay NaN."""
+    import pandas as pd
+
     frame = pd.DataFrame(frame)
     return frame.astype(str).astype(object).where(frame.notna(), np.nan)
 

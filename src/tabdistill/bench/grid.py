@@ -17,16 +17,18 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from ..errors import TabdistillError
 from ..io import atomic_write_text
 from ..learners import fit, fit_distilled, parse_learners
 from ..methods import METHODS
 from .suite import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROTOCOL = 1  # bump when a change makes cached cells stale
 COLUMNS = ("dataset", "rows_per_class", "method", "learner", "restart", "accuracy",
@@ -91,6 +93,8 @@ def read_cell(task: Task, restart: int) -> dict | None:
 
 def run_task(task: Task) -> list[dict]:
     """Makes the task's sets, trains and scores every learner on each, caches each cell."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
     dataset = task.table.load()
     method = METHODS[task.method]
     learners = parse_learners(task.grid.learners)
@@ -189,6 +193,8 @@ def plan(grid: Grid, cache: str | Path) -> Plan:
 
 def results_frame(cells: list[dict], budgets: dict) -> pd.DataFrame:
     """One row per trained model (``results.csv``); ``full`` rows repeated under each budget."""
+    import pandas as pd
+
     rows = []
     for cell in cells:
         rpcs = (budgets[cell["dataset"]] if cell["rows_per_class"] is None

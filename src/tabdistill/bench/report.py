@@ -6,12 +6,15 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..io import atomic_file
 from .summary import MIN_GAP, TOLERANCE, means
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

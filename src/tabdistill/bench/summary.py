@@ -22,11 +22,15 @@ restarts for each (table, budget, method, learner), except the paired comparison
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..methods import METHODS
 from ..stats import paired_difference
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MIN_GAP = 0.01
 TOLERANCE = 0.005
@@ -52,6 +56,8 @@ def mean_ranks(results: pd.DataFrame) -> pd.DataFrame:
 
 def relative_regret(results: pd.DataFrame) -> pd.DataFrame:
     """Rows (rows_per_class, learner, method, mean_regret, tables)."""
+    import pandas as pd
+
     m = means(results).pivot_table(index=["dataset", "rows_per_class", "learner"],
                                    columns="method", values="balanced_accuracy")
     if "full" not in m or "random" not in m:
@@ -73,6 +79,8 @@ def relative_regret(results: pd.DataFrame) -> pd.DataFrame:
 def against_coresets(results: pd.DataFrame) -> pd.DataFrame:
     """One row per (distillation method, table, budget, learner): the paired comparison with
     the better of ``random`` and ``kmeans`` (see the module doc)."""
+    import pandas as pd
+
     present = set(results.method)
     distillers = [m for m in present if m in METHODS and METHODS[m].kind == "distillation"]
     comparators = [c for c in COMPARATORS if c in present]
@@ -99,6 +107,8 @@ def against_coresets(results: pd.DataFrame) -> pd.DataFrame:
 
 def tally(pairs: pd.DataFrame) -> pd.DataFrame:
     """Wins, ties, losses, ``at_least`` and ``better`` per (method, budget, learner)."""
+    import pandas as pd
+
     if pairs.empty:
         return pd.DataFrame()
     rows = []
@@ -116,6 +126,8 @@ def tally(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def timing(results: pd.DataFrame) -> pd.DataFrame:
     """Mean seconds per (method, budget): making one restart's set, fitting one learner."""
+    import pandas as pd
+
     models = _once(results)
     make = models.groupby(["method", "rows_per_class"])["seconds_make"].mean()
     fit = models.groupby(["method", "rows_per_class"])["seconds_fit"].mean()

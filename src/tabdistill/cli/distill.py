@@ -17,6 +17,7 @@ from .options import (
     dataset_from,
     dataset_manifest,
     executor_from,
+    non_negative_int,
     positive_float,
     positive_int,
     print_preprocessing,
@@ -97,6 +98,10 @@ def add_parser(sub) -> None:
     p.add_argument("--restarts", type=positive_int, default=d.restarts,
                    help="independent runs, each with its own seeds (vectorised)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the restarts")
+    p.add_argument("--first-restart", type=non_negative_int, default=0, metavar="K",
+                   help="run restarts K to K + restarts - 1: restart r's numbers depend only on "
+                        "the seed and r, so that several commands (on several machines or "
+                        "cores) can share one set of restarts")
     add_executor_options(p, "slices of the restarts", local_default=1)
     p.add_argument("--out", default="distilled", metavar="DIR",
                    help="output directory (replaced atomically)")
@@ -141,6 +146,9 @@ def run(args) -> int:
              f"{size['n_train_rows']} train rows; --budget N or a smaller --per-class / --steps "
              "makes it smaller")
     if args.method != "wang":
+        if args.first_restart:
+            raise TabdistillError(f"--first-restart is for --method wang; method {args.method} "
+                                  "makes its restarts in one command")
         return run_rows(args, dataset, config, size)
     partial = partial_dir(args.out)
     if args.no_resume:
@@ -149,7 +157,8 @@ def run(args) -> int:
         with writing(args.out), executor_from(args) as executor, \
                 progress_bar(config.outer_epochs, "distilling", disable=args.quiet) as bar:
             distilled = distill_restarts(dataset, config, executor, progress=bar,
-                                         checkpoint=partial, note=note)
+                                         checkpoint=partial, note=note,
+                                         first_restart=args.first_restart)
             out = save(args.out, distilled, {**dataset_manifest(args, dataset), "size": size},
                        transformer=dataset.transformer)
     except KeyboardInterrupt:
