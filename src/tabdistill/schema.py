@@ -271,7 +271,8 @@ def _numbers(values: pd.Series) -> np.ndarray:
 
 def _whole(values: pd.Series) -> bool:
     """Whether a numeric column's present values are all whole numbers (and there are some)."""
-    numbers = pd.to_numeric(values, errors="coerce").dropna().to_numpy(np.float64)
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    numbers = numbers[~np.isnan(numbers)]
     return bool(len(numbers)) and bool(np.all(numbers == np.round(numbers)))
 
 
