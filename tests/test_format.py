@@ -205,7 +205,7 @@ def test_a_foreign_reproduce_cache_entry_is_recomputed(tmp_path, monkeypatch, na
         return {"curve": np.arange(3.0), "accuracy": 0.5}
 
     monkeypatch.setitem(experiments.EXPERIMENTS, "fake", experiment)
-    task = ("fake", {"n": 1}, tmp_path, False, None, False)
+    task = ("fake", {"n": 1}, tmp_path, False, None, False, False)
     assert experiments.run_task(task)["cached"] is False
     assert experiments.run_task(task)["cached"] is True
     marker = tmp_path / "ran"

@@ -137,16 +137,21 @@ def save_entry(path: Path, name: str, spec: dict, result: dict) -> None:
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
+_bars = True  # this worker's current task shows progress bars (set by run_task)
+
+
 def run_task(task: tuple) -> dict:
     """Runs one experiment unless the cache has it.
 
-    ``task = (name, spec, cache_dir, force, inputs, fast_compile)``: ``inputs`` are results of
-    earlier experiments it needs (determined by its spec); ``fast_compile`` trades run time
-    for compile time, for programs that run for less time than XLA takes to optimise them
-    (the same numbers up to float rounding, so it is not part of the cache key).
-    Returns the result with ``seconds`` (compute time when it was made) and ``cached``.
+    ``task = (name, spec, cache_dir, force, inputs, fast_compile, bars)``: ``inputs`` are
+    results of earlier experiments it needs (determined by its spec); ``fast_compile`` trades
+    run time for compile time, for programs that run for less time than XLA takes to optimise
+    them (the same numbers up to float rounding, so it is not part of the cache key); ``bars``
+    shows the experiment's progress bars (off for ``--quiet``). Returns the result with
+    ``seconds`` (compute time when it was made) and ``cached``.
     """
-    name, spec, cache_dir, force, inputs, fast_compile = task
+    global _bars
+    name, spec, cache_dir, force, inputs, fast_compile, _bars = task
     path = Path(cache_dir) / cache_key(name, spec)
     if not force:
         hit = load_entry(path)
@@ -229,7 +234,8 @@ def distillation(spec: dict, inputs=None) -> dict:
     """Distils for ``kind`` (one arch, or ``all`` of them as internal models)."""
     dataset = _dataset(spec)
     config = DistillConfig(**{**spec["distill"], "arch": tuple(spec["distill"]["arch"])})
-    with progress_bar(config.outer_epochs, f"distilling for {spec['kind']}") as bar:
+    with progress_bar(config.outer_epochs, f"distilling for {spec['kind']}",
+                      disable=not _bars) as bar:
         distilled = distill(dataset, config, progress=bar)
     return {"x": distilled.x, "targets": distilled.targets, "labels": distilled.labels,
             "lrs": distilled.lrs, "loss_history": distilled.loss_history,
@@ -293,7 +299,7 @@ def sweep_point(spec: dict, inputs=None) -> dict:
     dataset = _dataset(spec)
     config = DistillConfig(**{**spec["distill"], "arch": tuple(spec["distill"]["arch"])})
     label = f"sweep {spec['label']['param']}={spec['label']['value']}"
-    with progress_bar(config.outer_epochs, label) as bar:
+    with progress_bar(config.outer_epochs, label, disable=not _bars) as bar:
         distilled = distill(dataset, config, progress=bar)
     e = evaluate(distilled, dataset.X_test, dataset.y_test, arch=config.arch[0],
                  inits=spec["inits"])

@@ -60,7 +60,7 @@ def run_all(settings, tasks, cache: Path, executor, force, progress, distilled) 
             todo.append(t)
     inputs = {k: {a: v[a] for a in ARRAYS} for k, v in distilled.items()}
     jobs = [(name, spec, str(cache), force, inputs if name == "evaluation" else None,
-             fast_compile(settings, name, spec)) for _, name, spec, _ in todo]
+             fast_compile(settings, name, spec), progress) for _, name, spec, _ in todo]
     with _watch(cache, [t[3] for t in todo], len(done), len(keyed), progress):
         fresh = executor.map(run_task, jobs)
     done.update({t[3]: r for t, r in zip(todo, fresh, strict=True)})
