@@ -160,6 +160,7 @@ class Distiller_:
         """
         c = self.config
         rngs = [np.random.default_rng([seed, r]) for r in restarts]
+        # The noise is drawn whatever the start: the keys come after it in each stream.
         x = np.stack([g.standard_normal((c.steps, len(self.labels[0]), self.d)) for g in rngs])
         keys = np.stack([g.integers(0, 2**32, (2, 2), dtype=np.uint32) for g in rngs])
         if c.init_rows != "noise":
@@ -217,10 +218,7 @@ class Distiller_:
         if self.space is not None:
             return jnp.mean(lax.map(lambda kd: self._drawn_loss(learned, *kd, xb, tb, wb),
                                     theta0))
-        targets = learned.get("targets", self.fixed_targets)
-        lrs = jax.nn.softplus(learned["raw_lr"])
-        batch_index = jnp.arange(lrs.shape[0], dtype=jnp.int32) % self.config.steps
-        x = self.rows(learned["x"])
+        x, targets, batch_index, lrs = self._inner_inputs(learned)
         total = 0.0
         for group, params in zip(self.groups, theta0, strict=True):
             losses = jax.vmap(lambda p, arch=group.arch: trained_loss(
@@ -229,18 +227,23 @@ class Distiller_:
             total = total + jnp.sum(losses)
         return total / self.config.models
 
+    def _inner_inputs(self, learned: dict):
+        """``(rows, targets, batch_index, lrs)`` of the inner loop, from the learned arrays."""
+        lrs = jax.nn.softplus(learned["raw_lr"])
+        batch_index = jnp.arange(lrs.shape[0], dtype=jnp.int32) % self.config.steps
+        return (self.rows(learned["x"]), learned.get("targets", self.fixed_targets),
+                batch_index, lrs)
+
     def _drawn_loss(self, learned: dict, key, draw, xb, tb, wb) -> jax.Array:
         """One drawn model's loss on the real batch after the inner loop: it inits branch
         ``draw[0]`` of the space with ``draw[1]`` live units per hidden layer."""
-        targets = learned.get("targets", self.fixed_targets)
-        lrs = jax.nn.softplus(learned["raw_lr"])
-        batch_index = jnp.arange(lrs.shape[0], dtype=jnp.int32) % self.config.steps
+        x, targets, batch_index, lrs = self._inner_inputs(learned)  # once, not per branch
 
         def branch(arch):
             def loss(key, width):
                 p = arch.init(key, self.d, self.k, self.config.init, live=width)
-                return trained_loss(arch, p, self.rows(learned["x"]), targets, batch_index, lrs,
-                                    xb, tb, wb, memory=self.config.memory)
+                return trained_loss(arch, p, x, targets, batch_index, lrs, xb, tb, wb,
+                                    memory=self.config.memory)
             return loss
 
         return lax.switch(draw[0], [branch(a) for a in self.space.branches], key, draw[1])
@@ -402,8 +405,7 @@ def distill(
     # The host-side steps in NumPy: each jnp operation here would be one more small compilation.
     targets = learned.get("targets", np.repeat(np.asarray(fixed)[None], len(restart_ids), 0))
     return DistilledData(
-        x=np.asarray(learned["x"] if engine.domain is None
-                     else jax.vmap(engine.rows)(learned["x"])),
+        x=np.asarray(engine.rows(learned["x"])),
         targets=np.asarray(targets),
         labels=engine.labels,
         lrs=np.asarray(jax.nn.softplus(learned["raw_lr"])),

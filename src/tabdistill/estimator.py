@@ -53,8 +53,8 @@ class Distiller(ClassifierMixin, BaseEstimator):
     ``budget`` (total synthetic rows) replaces ``per_class`` when given; ``outer_epochs=None``
     runs about 600 outer steps. The defaults are those of ``tabdistill compare`` (10 steps of
     one row per class, 3 internal epochs, rows started at k-means centroids of their class),
-    not the paper's larger set. ``missing`` and
-    ``max_categories`` are the preprocessing options of :mod:`tabdistill.data`.
+    not the paper's larger set. ``missing`` and ``max_categories`` are the preprocessing
+    options of :mod:`tabdistill.data`.
 
     Fitted attributes: ``distilled_`` (:class:`~tabdistill.DistilledData`, all restarts),
     ``synthetic_X_`` (restart 0's rows in the model's space, ``[rows, d]``), ``synthetic_y_``

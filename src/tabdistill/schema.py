@@ -132,9 +132,9 @@ class Schema:
         """Features ``X`` ``[N, d]`` -> a DataFrame of the original columns, in order.
 
         Numeric columns get their mean and scale back (integer ones rounded to whole numbers);
-        a categorical column becomes the level
-        of the largest value of its block (the pooled feature: ``infrequent_sklearn``). With
-        ``soft`` the blocks' raw values follow, as columns named like the features.
+        a categorical column becomes the level of the largest value of its block (the pooled
+        feature: ``infrequent_sklearn``). With ``soft`` the blocks' raw values follow, as
+        columns named like the features.
         """
         import pandas as pd
 

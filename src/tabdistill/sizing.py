@@ -48,7 +48,7 @@ def default_config(dataset, **overrides) -> DistillConfig:
     per class, 3 internal epochs, about ``TARGET_OUTER_STEPS`` outer steps unless
     ``outer_epochs`` is given, synthetic rows started at k-means centroids of their class
     (better than the paper's noise for every learner on the development tables,
-    ``benchmarks/init_rows.py``); ``overrides`` that are None are ignored."""
+    ``benchmarks/wang_variants.py``); ``overrides`` that are None are ignored."""
     base = DistillConfig(steps=10, epochs=3, per_class=1, init_rows="kmeans")
     given = {k: v for k, v in overrides.items() if v is not None}
     return size_config(base.replace(**given), dataset.X_train.shape[0], dataset.n_classes,

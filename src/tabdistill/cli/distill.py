@@ -132,9 +132,7 @@ def run(args) -> int:
         outer_lr=args.outer_lr, beta1=args.beta1, beta2=args.beta2, init_lr=args.init_lr,
         init=args.init, fixed_init=args.fixed_init,
         learn_labels=args.learn_labels, memory=args.memory, init_rows=args.init_rows,
-        in_domain=args.in_domain,
-        restarts=args.restarts,
-        seed=args.seed,
+        in_domain=args.in_domain, restarts=args.restarts, seed=args.seed,
     ).validate()
     dataset = dataset_from(args)
     config = size_config(config, dataset.X_train.shape[0], dataset.n_classes,
