@@ -9,14 +9,15 @@ one of the project's nets.
 
 How each is trained:
 
-* scikit-learn learners get the rows and their labels, all distilled steps pooled. Learned
-  soft labels (``distill --learn-labels``) reach the learners whose ``fit`` takes
-  ``sample_weight`` (:data:`WEIGHTED_LEARNERS`) as weighted copies of each row, one per class
-  (:func:`soft_rows`); ``knn`` gets each row's most likely class. Small sets need two
-  small-data rules, applied to every set alike: ``knn`` uses ``min(5, rows)`` neighbours and
-  ``hgb`` leaves of at least ``min(20, max(2, rows // 20))`` rows (the default 20 would make
-  a 40-row set one leaf). A set that lacks some classes (a small random subset can) trains on
-  the classes it has; a set of one class predicts it everywhere.
+* scikit-learn learners get the rows and their labels, all distilled steps pooled. Soft
+  labels (learned, ``distill --learn-labels``, or a teacher's, the ``teacher`` method) reach
+  the learners whose ``fit`` takes ``sample_weight`` (:data:`WEIGHTED_LEARNERS`) as weighted
+  copies of each row, one per class (:func:`weighted_copies`); ``knn`` gets each row's most
+  likely class; nets on plain rows train on them as targets (:func:`fit_soft`). Small sets
+  need two small-data rules, applied to every set alike: ``knn`` uses ``min(5, rows)``
+  neighbours and ``hgb`` leaves of at least ``min(20, max(2, rows // 20))`` rows (the default
+  20 would make a 40-row set one leaf). A set that lacks some classes (a small random subset
+  can) trains on the classes it has; a set of one class predicts it everywhere.
 * nets trained on a distilled set follow its learned schedule (the steps in order, each with
   its learned lr): that is what a distilled set is for. A set with no learned lrs (made by
   any method but ``wang``) is plain rows.
@@ -135,18 +136,27 @@ def pooled_rows(distilled, restart: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, hard_labels(distilled, restart)
 
 
-def soft_rows(distilled, restart: int = 0):
-    """One restart's synthetic rows as weighted copies, one per class its learned target
-    gives weight to: ``(X, y, sample_weight)``; each row's weights are its target's clipped,
-    normalised values (a row of one-hot targets is one copy of weight 1)."""
-    X, _ = pooled_rows(distilled, restart)
-    t = np.asarray(distilled.targets[restart], np.float64).reshape(len(X), -1)
-    if t.shape[1] == 1:  # binary: the target is the probability of class 1
+def soft_targets(distilled, restart: int = 0) -> np.ndarray:
+    """One restart's learned targets as class probabilities ``[rows, n_classes]``: clipped at
+    zero and normalised (a binary target is the probability of class 1)."""
+    t = np.asarray(distilled.targets[restart], np.float64)
+    t = t.reshape(-1, t.shape[-1])
+    if t.shape[1] == 1:
         t = np.concatenate([1 - t, t], axis=1)
     w = np.clip(t, 0, None)
-    w = w / np.maximum(w.sum(1, keepdims=True), 1e-12)
-    row, label = np.nonzero(w > 0)
-    return X[row], label.astype(np.int32), w[row, label]
+    return w / np.maximum(w.sum(1, keepdims=True), 1e-12)
+
+
+def weighted_copies(X: np.ndarray, proba: np.ndarray):
+    """Rows with soft labels as weighted copies, one per class a row's probabilities give
+    weight to: ``(X, y, sample_weight)`` (a one-hot row is one copy of weight 1)."""
+    row, label = np.nonzero(proba > 0)
+    return X[row], label.astype(np.int32), proba[row, label]
+
+
+def soft_rows(distilled, restart: int = 0):
+    """One restart's synthetic rows as weighted copies of their learned targets."""
+    return weighted_copies(pooled_rows(distilled, restart)[0], soft_targets(distilled, restart))
 
 
 def hard_labels(distilled, restart: int = 0) -> np.ndarray:
@@ -187,10 +197,15 @@ def _proba(arch, params, X):
 
 
 def train_net(arch: Architecture, X: np.ndarray, y: np.ndarray, n_classes: int, *,
-              seed: int = 0, recipe: Recipe = NET_RECIPE) -> NetModel:
-    """Trains a fresh net on plain rows with ``recipe`` (minibatches at most all rows)."""
+              seed: int = 0, recipe: Recipe = NET_RECIPE,
+              proba: np.ndarray | None = None) -> NetModel:
+    """Trains a fresh net on plain rows with ``recipe`` (minibatches at most all rows), on
+    their labels or on soft labels ``proba [rows, n_classes]``."""
     X = jnp.asarray(X, jnp.float32)
-    T = one_hot_targets(jnp.asarray(y, jnp.int32), n_classes).astype(jnp.float32)
+    if proba is None:
+        T = one_hot_targets(jnp.asarray(y, jnp.int32), n_classes).astype(jnp.float32)
+    else:
+        T = jnp.asarray(proba[:, 1:] if n_classes == 2 else proba, jnp.float32)
     recipe = replace(recipe, batch_size=min(recipe.batch_size, X.shape[0]))
     params, _ = fit_rows(arch, recipe, X, T, jax.random.PRNGKey(seed))
     return NetModel(arch, jax.tree.map(np.asarray, params), n_classes)
@@ -249,11 +264,26 @@ def fit_distilled(learner: str | Learner, distilled, *, restart: int = 0, seed: 
     if learner.is_net and distilled.has_schedule:
         return train_net_distilled(distilled, learner.arch, restart=restart, seed=seed,
                                    strategy=strategy)
-    if soft and distilled.config.learn_labels and learner.name in WEIGHTED_LEARNERS:
-        X, y, w = soft_rows(distilled, restart)
-        return fit(learner, X, y, distilled.n_classes, seed=seed, sample_weight=w)
     X, y = pooled_rows(distilled, restart)
+    if soft and distilled.config.learn_labels:
+        return fit_soft(learner, X, soft_targets(distilled, restart), distilled.n_classes,
+                        seed=seed)
     return fit(learner, X, y, distilled.n_classes, seed=seed)
+
+
+def fit_soft(learner: str | Learner, X: np.ndarray, proba: np.ndarray, n_classes: int, *,
+             seed: int = 0, recipe: Recipe = NET_RECIPE):
+    """A learner trained on rows with soft labels ``proba [rows, n_classes]``: nets on them as
+    targets, :data:`WEIGHTED_LEARNERS` on weighted copies, the others (``knn``) on each row's
+    likeliest class."""
+    learner = parse_learner(learner)
+    if learner.is_net:
+        return train_net(learner.arch, X, None, n_classes, seed=seed, recipe=recipe,
+                         proba=proba)
+    if learner.name in WEIGHTED_LEARNERS:
+        X, y, w = weighted_copies(X, proba)
+        return fit(learner, X, y, n_classes, seed=seed, sample_weight=w)
+    return fit(learner, X, np.argmax(proba, axis=1).astype(np.int32), n_classes, seed=seed)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,10 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   that a soft nearest-neighbour vote (a narrow RBF kernel) fits to the train part. Trees
   (``rf``, ``hgb``, ``xgb``) get real rows instead, the nearest row of its class to each
   centroid: moving the rows did not pay for them on the validation halves, real rows did.
+* ``teacher``: for each learner its own set: per-class k-means centroids labelled by a
+  teacher, the learner trained on the whole train part, with its class probabilities (soft
+  labels; see :mod:`.learners` for how each learner takes them). Knowledge distillation into
+  the set: the labels carry the full model's view of each centroid's neighbourhood.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`), for one learner, or for all the default learners at once (then
   among the methods not tuned to one learner); then makes the chosen method's set from the
@@ -69,6 +73,17 @@ class ReducedSet:
     distilled: DistilledData | None = None
     restart: int = 0  # which restart of ``distilled`` this set is
     choice: dict | None = None  # ``auto``: the method chosen and the validation scores
+    proba: np.ndarray | None = None  # [rows, classes] soft labels, where the method gives them
+
+    def fit(self, learner, n_classes: int, seed: int = 0):
+        """``learner`` trained on this set (see :mod:`.learners` for how)."""
+        from .learners import fit, fit_distilled, fit_soft
+
+        if self.distilled is not None:
+            return fit_distilled(learner, self.distilled, restart=self.restart, seed=seed)
+        if self.proba is not None:
+            return fit_soft(learner, self.X, self.proba, n_classes, seed=seed)
+        return fit(learner, self.X, self.y, n_classes, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -219,7 +234,24 @@ def _search(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None
             for r in restarts]
 
 
-AUTO_CANDIDATES = ("search", "kip", "kmeans", "random-balanced", "random")  # by preference
+def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
+    del nets  # The labels are made by ``learner``, whatever it is.
+    if learner is None:
+        raise TabdistillError("method teacher labels a set for one learner; expected one named "
+                              "(--learner)")
+    from .learners import fit
+
+    X, y, n_classes = dataset.X_train, dataset.y_train, dataset.n_classes
+    sets = []
+    for r in restarts:
+        rows, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed + r)
+        teacher = fit(learner, X, y, n_classes, seed=seed + r)
+        sets.append(ReducedSet(rows, labels, proba=teacher.predict_proba(rows)))
+    return sets
+
+
+AUTO_CANDIDATES = ("search", "kip", "teacher", "kmeans", "random-balanced",
+                   "random")  # by preference
 AUTO_VALIDATION = 0.25  # share of the train part the choice is scored on
 AUTO_MARGIN = 0.01  # the least margin by which a later candidate must score higher
 
@@ -235,8 +267,6 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
     ``{"method": name, "validation": {name: score}}``."""
     from sklearn.metrics import balanced_accuracy_score
 
-    from .learners import fit, fit_distilled
-
     X_fit, X_val, y_fit, y_val = validation_split(dataset.X_train, dataset.y_train,
                                                   AUTO_VALIDATION, seed)
     part = dataclasses.replace(dataset, X_train=X_fit, y_train=y_fit, X_test=X_val, y_test=y_val)
@@ -248,9 +278,7 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
             extra = {"learner": learner} if method.per_learner else {}
             if method.per_learner or not values:
                 made = method.make(part, rows_per_class, [0], seed, nets, **extra)[0]
-            model = (fit_distilled(learner, made.distilled, restart=0, seed=seed)
-                     if made.distilled is not None
-                     else fit(learner, made.X, made.y, part.n_classes, seed=seed))
+            model = made.fit(learner, part.n_classes, seed=seed)
             values.append(balanced_accuracy_score(y_val, model.predict(X_val)))
         scores[name] = float(np.mean(values))
     # A score on n rows is noisy by about one standard error, 0.5 / sqrt(n) at worst.
@@ -289,11 +317,18 @@ def rows_as_distilled(sets: Sequence[ReducedSet], dataset: Dataset, method: str,
                               "expected the same classes in every restart")
     x = np.stack([r.X[o] for r, o in zip(sets, order, strict=True)])[:, None].astype(np.float32)
     nets = tuple(nets) or ("mlp2",)
+    soft = sets[0].proba is not None  # soft labels are the set's targets
     config = DistillConfig(arch=nets, steps=1, epochs=1, per_class=rows_per_class,
-                           models=max(3, len(nets)), restarts=len(sets), seed=seed)
-    targets = np.asarray(one_hot_targets(labels[0], dataset.n_classes), np.float32)
+                           models=max(3, len(nets)), restarts=len(sets), seed=seed,
+                           learn_labels=soft)
+    if soft:
+        proba = np.stack([r.proba[o] for r, o in zip(sets, order, strict=True)])
+        targets = proba[..., 1:] if dataset.n_classes == 2 else proba
+    else:
+        one_hot = np.asarray(one_hot_targets(labels[0], dataset.n_classes))
+        targets = np.broadcast_to(one_hot, (len(sets), *one_hot.shape))
     return DistilledData(
-        x=x, targets=np.broadcast_to(targets, (len(sets), 1, *targets.shape)).copy(),
+        x=x, targets=targets[:, None].astype(np.float32),
         labels=labels[0][None].astype(np.int32), lrs=np.zeros((len(sets), 0), np.float32),
         loss_history=np.zeros((len(sets), 0), np.float32), n_classes=dataset.n_classes,
         config=config, restart_ids=tuple(range(len(sets))), seconds=seconds, method=method)
@@ -399,11 +434,14 @@ METHODS = {
                "each learner (kernel ridge regression for nets and linear models, a soft "
                "nearest-neighbour vote for knn); trees get the nearest real rows",
                per_learner=True),
+        Method("teacher", "distillation", _teacher,
+               "per-class k-means centroids with soft labels from a teacher: the learner "
+               "trained on the whole train part", per_learner=True),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
-               "search, kip, kmeans, random-balanced or random for each learner, chosen on a "
-               "validation part of the train part", per_learner=True, version=5),
+               "search, kip, teacher, kmeans, random-balanced or random for each learner, "
+               "chosen on a validation part of the train part", per_learner=True, version=6),
     )
 }
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import TabdistillError
 from ..io import atomic_write_text
-from ..learners import fit, fit_distilled, parse_learners
+from ..learners import parse_learners
 from ..methods import METHODS
 from .suite import Table
 
@@ -117,12 +117,7 @@ def run_task(task: Task) -> list[dict]:
         for learner in learners:
             reduced, seconds_make = made[learner][0][i], made[learner][1]
             t0 = time.perf_counter()
-            if reduced.distilled is not None:
-                model = fit_distilled(learner, reduced.distilled, restart=reduced.restart,
-                                      seed=seed)
-            else:
-                model = fit(learner, reduced.X, reduced.y, dataset.n_classes, seed=seed)
-            pred = model.predict(dataset.X_test)
+            pred = reduced.fit(learner, dataset.n_classes, seed=seed).predict(dataset.X_test)
             scores[learner.name] = {
                 "accuracy": float(accuracy_score(dataset.y_test, pred)),
                 "balanced_accuracy": float(balanced_accuracy_score(dataset.y_test, pred)),
