@@ -79,3 +79,17 @@ def test_moons_export_keeps_raw_coordinates_and_budget_sets_the_size(tmp_path):
     rows = pd.read_csv(tmp_path / "m" / "synthetic.csv")
     assert list(rows.columns) == ["x1", "x2", "label", "step", "lr", "restart"]
     assert len(rows) == 4 and set(rows["label"]) == {0, 1}
+
+
+def test_a_teacher_set_exports_its_soft_labels(tmp_path):
+    table().to_csv(tmp_path / "t.csv", index=False)
+    assert main(["distill", str(tmp_path / "t.csv"), "--target", "label", "--method", "teacher",
+                 "--learner", "logreg", "--per-class", "3", "--restarts", "1", "--quiet",
+                 "--out", str(tmp_path / "d")]) == 0
+    assert main(["export", str(tmp_path / "d")]) == 0
+    rows = pd.read_csv(tmp_path / "d" / "synthetic.csv")
+    assert list(rows.columns) == ["age", "color", "label", "prob_no", "prob_yes", "restart"]
+    np.testing.assert_allclose(rows["prob_no"] + rows["prob_yes"], 1, atol=1e-6)
+    # The label is the likelier class; a teacher on noise is unsure of every row.
+    likelier = np.where(rows["prob_yes"] > 0.5, "yes", "no")
+    assert (likelier == rows["label"]).all() and rows["prob_yes"].between(0.05, 0.95).all()

@@ -109,7 +109,7 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert choice["method"] == first_close
     # A set for every learner is not chosen among methods tuned to one learner.
     made = METHODS["auto"].make(wine, 2, [0], 3, ("mlp2",), learner=None)[0]
-    assert not {"search", "kip"} & set(made.choice["validation"])
+    assert not {"search", "kip", "teacher"} & set(made.choice["validation"])
     # The test part is never looked at: the choice is the same with it scrambled.
     from dataclasses import replace
     scrambled = replace(wine, y_test=np.roll(wine.y_test, 1))
@@ -135,6 +135,48 @@ def test_every_method_writes_the_same_directory(wine, tmp_path, name):
     net = fit_distilled("mlp2", again, restart=1, seed=4)
     direct = fit("mlp2", X, y, wine.n_classes, seed=4)
     np.testing.assert_array_equal(net.predict(wine.X_test), direct.predict(wine.X_test))
+
+
+@pytest.mark.parametrize("table", ["wine", "breast_cancer"])
+def test_teacher_labels_centroids_with_the_learners_probabilities(table, tmp_path):
+    from tabdistill.io import load, save
+    from tabdistill.learners import fit_distilled, soft_targets
+    from tabdistill.methods import make_distilled
+
+    ds = load_dataset(table)
+    k = ds.n_classes
+    sets = METHODS["teacher"].make(ds, 3, [0, 1], 2, (), learner="logreg")
+    for r, made in enumerate(sets):
+        rows, labels = kmeans_centroids(ds.X_train, ds.y_train, 3, k, 2 + r)
+        np.testing.assert_array_equal(made.X, rows)
+        np.testing.assert_array_equal(made.y, labels)
+        teacher = fit("logreg", ds.X_train, ds.y_train, k, seed=2 + r)
+        np.testing.assert_allclose(made.proba, teacher.predict_proba(rows))
+    # Through the directory (a binary target is one column), the same soft labels, the same
+    # models as trained on the set itself.
+    distilled, _ = make_distilled(ds, "teacher", 3, restarts=2, seed=2, learner="logreg")
+    save(tmp_path / "d", distilled, transformer=ds.transformer)
+    again, _ = load(tmp_path / "d")
+    assert again.config.learn_labels and again.targets.shape[-1] == (1 if k == 2 else k)
+    order = np.argsort(sets[1].y, kind="stable")
+    np.testing.assert_allclose(soft_targets(again, 1), sets[1].proba[order], atol=1e-6)
+    for learner in ("logreg", "mlp2"):
+        np.testing.assert_array_equal(
+            fit_distilled(learner, again, restart=1, seed=4).predict(ds.X_test),
+            sets[1].fit(learner, k, seed=4).predict(ds.X_test))
+
+
+def test_nets_take_soft_labels_as_targets(wine):
+    from tabdistill.learners import fit_soft
+
+    X, y = wine.X_train[:30], wine.y_train[:30]
+    onehot = np.eye(3)[y]
+    hard = fit("mlp2", X, y, 3, seed=1)
+    same = fit_soft("mlp2", X, onehot, 3, seed=1)  # one-hot soft labels are the labels
+    np.testing.assert_array_equal(same.predict_proba(wine.X_test), hard.predict_proba(wine.X_test))
+    soft = fit_soft("mlp2", X, 0.5 * onehot + 0.5 / 3, 3, seed=1)
+    # Half the weight spread evenly: the net learns less confident probabilities.
+    assert soft.predict_proba(X).max(1).mean() < hard.predict_proba(X).max(1).mean() - 0.1
 
 
 def test_a_directory_naming_an_unknown_method_is_refused(wine, tmp_path):

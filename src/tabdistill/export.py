@@ -7,7 +7,9 @@ one-hot block; the block's raw values can be kept too with ``soft=True``, as col
 like the one-hot features, e.g. ``color_red``). Each row also carries its label (the original
 class label, under the target's column name), the synthetic batch (``step``) it belongs to,
 the learned learning rate of that batch's first use (``lr``; with several internal epochs the
-later uses' lrs follow as ``lr_epoch_2`` ...), and its ``restart``.
+later uses' lrs follow as ``lr_epoch_2`` ...), and its ``restart``. A set with soft labels
+(learned, or a teacher's) also carries each class's probability as ``prob_<class>``: train on
+weighted copies of each row, one per class, to use them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pandas as pd
 
 from .errors import TabdistillError
 from .io import atomic_file, load, load_transformer, writing
-from .learners import hard_labels
+from .learners import hard_labels, soft_targets
 from .schema import Schema
 
 FORMATS = ("csv", "parquet")
@@ -50,6 +52,9 @@ def synthetic_frame(distilled, manifest: dict, schema: Schema | None, *, soft: b
         X = distilled.x[r].reshape(steps * per_step, -1)
         frame = original_features(X, schema, info.get("feature_names"), soft=soft)
         frame[label] = [classes[i] for i in hard_labels(distilled, r)]
+        if distilled.config.learn_labels:
+            for c, p in zip(classes, soft_targets(distilled, r).T, strict=True):
+                frame[f"prob_{c}"] = p
         if distilled.has_schedule:  # which step each row belongs to, and its lrs
             step = np.repeat(np.arange(steps), per_step)
             frame["step"] = step

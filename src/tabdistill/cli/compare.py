@@ -37,8 +37,8 @@ def add_parser(sub) -> None:
                       help="synthetic objects per class per step")
     p.add_argument("--method", default="auto", choices=METHOD_CHOICES,
                    help="how the distilled set is made: auto chooses, for each learner, among "
-                        "search, kip, kmeans, random-balanced and random on a validation part of "
-                        "the train part; wang is the paper's algorithm (--steps ... "
+                        "search, kip, teacher, kmeans, random-balanced and random on a validation "
+                        "part of the train part; wang is the paper's algorithm (--steps ... "
                         "--outer-epochs)")
     p.add_argument("--learners", default=",".join(DEFAULT_LEARNERS),
                    help="comma-separated learners: logreg, knn, rf, hgb and architectures")

@@ -45,7 +45,8 @@ def add_parser(sub) -> None:
                         "in all), that nets train on with the plain-rows recipe (see "
                         "`tabdistill bench --help` for the methods)")
     p.add_argument("--learner", default=None,
-                   help="the learner a per-learner method (search, kip, auto) makes its set for "
+                   help="the learner a per-learner method (search, kip, teacher, auto) makes its "
+                        "set for "
                         "(default for auto: a set for all of mlp2, logreg, knn, rf and hgb)")
     p.add_argument("--arch", default=",".join(d.arch),
                    help="architecture(s) of the internal models: linear, mlp2, mlp4 or "
