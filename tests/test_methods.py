@@ -116,6 +116,24 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
 
 
+def test_auto_works_on_a_sample_of_a_large_train_part_and_splits_by_restart(wine, monkeypatch):
+    import tabdistill.methods as methods
+
+    monkeypatch.setattr(methods, "AUTO_ROWS", 60)
+    part = methods.auto_part(wine, 3)
+    assert len(part.y_train) == 60
+    counts, sampled = np.bincount(wine.y_train), np.bincount(part.y_train)
+    np.testing.assert_allclose(sampled / 60, counts / counts.sum(), atol=0.02)  # stratified
+    assert all((wine.X_train == row).all(1).any() for row in part.X_train)
+    np.testing.assert_array_equal(methods.auto_part(wine, 3).X_train, part.X_train)
+    # compare makes each restart's set in its own task: the same sets as all restarts at once.
+    made = METHODS["auto"].make(wine, 2, [0, 1], 3, ("mlp2",), learner="knn")
+    choice = methods.auto_choice(wine, 2, 3, ("mlp2",), "knn")
+    assert made[0].choice == choice and made[1].choice == choice
+    alone = methods.auto_sets(wine, choice, 2, [1], 3, ("mlp2",), "knn", part_seed=3)[0]
+    np.testing.assert_array_equal(alone.X, made[1].X)
+
+
 @pytest.mark.parametrize("name", ["kmeans", "random", "search", "kip", "auto"])
 def test_every_method_writes_the_same_directory(wine, tmp_path, name):
     from tabdistill.io import load, save

@@ -8,8 +8,10 @@ one vectorised distillation), a new random subset, new k-means seeds and new lea
 so the spread over restarts covers every source of chance.
 
 The distilled set is made by ``method`` (:mod:`.methods`): by default ``auto``, which chooses
-for each learner among the per-learner search, k-means centroids and random rows on a
-validation part of the train part (never the test part); ``wang`` is the paper's algorithm.
+for each learner among the per-learner methods (search, kip, teacher), k-means centroids and
+random rows on a validation part of the train part (never the test part); ``wang`` is the
+paper's algorithm. Each (restart, learner) is a task that makes its distilled set (``wang``'s
+are made first, all restarts at once), trains the learner on every set and predicts.
 The verdict per learner is the paired difference in balanced accuracy between the distilled
 set and the better of random and k-means, with its 95% bootstrap interval.
 
@@ -30,6 +32,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from .config import DistillConfig
 from .data import Dataset
+from .distill import DistilledData
 from .errors import TabdistillError
 from .executor import Executor, SerialExecutor
 from .learners import (
@@ -38,11 +41,17 @@ from .learners import (
     SEED_FREE_LEARNERS,
     Learner,
     fit,
-    fit_distilled,
     parse_learners,
+    pooled_rows,
 )
 from .methods import METHODS as ALL_METHODS
-from .methods import kmeans_centroids, make_distilled, stratified_subset
+from .methods import (
+    ReducedSet,
+    auto_choice,
+    auto_sets,
+    kmeans_centroids,
+    stratified_subset,
+)
 from .parallel import distill_restarts
 from .sizing import default_config, n_synthetic, size_config
 from .stats import format_estimate, paired_difference, summarize
@@ -124,7 +133,8 @@ def compare(
       method: how the distilled set is made (:data:`.methods.METHODS`); a per-learner method
         (``auto``, ``search``) makes one for each learner.
       progress: called with a line of text as each stage finishes.
-      executor: where slices of ``wang``'s restarts run (default: here, vectorised).
+      executor: where the tasks run: auto's choices, the (restart, learner) tasks and slices
+        of ``wang``'s restarts (default: here, one after another).
     """
     learners = parse_learners(learners)
     if not isinstance(restarts, int) or restarts < 1:
@@ -149,24 +159,27 @@ def compare(
     seconds = {}
     start = time.perf_counter()
     per_class = config.steps * config.per_class
-    # made[learner name] = (distilled set, auto's choice or None)
+    # wang's sets are made here, all restarts at once. Every other method's set is made by the
+    # task that scores it (one per restart and learner: both cores stay busy to the end), after
+    # auto has chosen a method for each learner (one task per learner).
+    distilled, choices = None, dict.fromkeys(lr.name for lr in learners)
     if method == "wang":
-        made = dict.fromkeys((lr.name for lr in learners),
-                             (distill_restarts(dataset, config, executor), None))
-    elif ALL_METHODS[method].per_learner:  # one set per learner: the learners in parallel
-        jobs = [(dataset, method, per_class, restarts, seed, config.arch, lr.name)
-                for lr in learners]
-        made = dict(zip((lr.name for lr in learners), executor.map(_make, jobs), strict=True))
-    else:
-        made = dict.fromkeys((lr.name for lr in learners), _make(
-            (dataset, method, per_class, restarts, seed, config.arch, None)))
-    seconds["distill"] = time.perf_counter() - start
-    say(f"made the distilled sets ({method}) x {restarts} restart(s) in "
-        f"{seconds['distill']:.1f} s")
+        distilled = distill_restarts(dataset, config, executor)
+    elif method == "auto":
+        jobs = [(dataset, per_class, seed, config.arch, lr.name) for lr in learners]
+        choices = dict(zip(choices, executor.map(_choose, jobs), strict=True))
+    if method == "wang":
+        seconds["distill"] = time.perf_counter() - start
+        say(f"made the distilled sets (wang) x {restarts} restart(s) in "
+            f"{seconds['distill']:.1f} s")
+    elif method == "auto":
+        seconds["choose"] = time.perf_counter() - start
+        say(f"chose a method for each learner (auto) in {seconds['choose']:.1f} s")
 
     # Every (restart, learner) is a task. A seed-free learner learns the same full-data model
     # whatever the seed: restart 0's task fits it, the others reuse its predictions.
-    tasks = [_Task(dataset, learner, made[learner.name][0], r, seed, n_rows, per_class, recipe,
+    tasks = [_Task(dataset, learner, method, distilled, choices[learner.name], r, seed, n_rows,
+                   per_class, config.arch, recipe,
                    full=r == 0 or learner.name not in SEED_FREE_LEARNERS)
              for r in range(restarts) for learner in learners]
     results = {}
@@ -176,24 +189,26 @@ def compare(
             say(f"scored {done}/{len(tasks)} (restart, learner) pairs")
     ytr, yte = dataset.y_train, dataset.y_test
     scores = {(m, lr.name): ([], []) for m in METHODS for lr in learners}
-    sets_rows = {"full": len(ytr), "random": n_rows}
-    for (_restart, name), (preds, rows_of, spent) in sorted(results.items()):
+    sets_rows = {lr.name: {"full": len(ytr), "random": n_rows} for lr in learners}
+    made_by = {}
+    for (_restart, name), (preds, rows_of, made, spent) in sorted(results.items()):
         preds = {"full": results[0, name][0]["full"], **preds}
-        sets_rows["kmeans"] = rows_of["kmeans"]
+        sets_rows[name].update(rows_of)
+        made_by[name] = made
         for m in METHODS:
             acc, bal = scores[(m, name)]
             acc.append(accuracy_score(yte, preds[m]))
             bal.append(balanced_accuracy_score(yte, preds[m]))
-        seconds[name] = seconds.get(name, 0.0) + spent
+        for stage, value in spent.items():
+            seconds[stage] = seconds.get(stage, 0.0) + value
     counts = np.bincount(ytr, minlength=dataset.n_classes)
     rows = []
     for lr in learners:
-        distilled, choice = made[lr.name]
-        sets_rows["distilled"] = distilled.x.shape[1] * distilled.x.shape[2]
+        choice = choices[lr.name]
         for m in METHODS:
-            row = _row(m, lr, scores[(m, lr.name)], sets_rows[m])
+            row = _row(m, lr, scores[(m, lr.name)], sets_rows[lr.name][m])
             if m == "distilled":
-                row["distill_method"] = distilled.method
+                row["distill_method"] = made_by[lr.name]
                 row["validation"] = choice["validation"] if choice else None
             rows.append(row)
     return Comparison(
@@ -204,12 +219,11 @@ def compare(
     )
 
 
-def _make(job):
-    """One method's sets for one learner (or for all: ``learner`` None), as ``(distilled set,
-    auto's choice)``; a top-level function so that a worker process can run it."""
-    dataset, method, per_class, restarts, seed, nets, learner = job
-    return make_distilled(dataset, method, per_class, restarts=restarts, seed=seed, nets=nets,
-                          learner=learner)
+def _choose(job):
+    """``auto``'s choice for one learner; a top-level function so that a worker process can
+    run it."""
+    dataset, per_class, seed, nets, learner = job
+    return auto_choice(dataset, per_class, seed, nets, learner)
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,32 +232,54 @@ class _Task:
 
     dataset: Dataset
     learner: Learner
-    distilled: object  # the learner's distilled set (all restarts)
+    method: str  # how the distilled set is made
+    distilled: DistilledData | None  # wang's sets (all restarts); None: the task makes its set
+    choice: dict | None  # auto's choice for the learner
     restart: int
     seed: int
     n_rows: int
     per_class: int
+    nets: tuple
     recipe: Recipe
     full: bool  # whether to train on the full train part (else another task does)
 
 
+def _distilled_set(task: _Task) -> ReducedSet:
+    """The task's distilled set: one restart of wang's, or made here for its learner."""
+    d, r = task.dataset, task.restart
+    if task.distilled is not None:
+        return ReducedSet(*pooled_rows(task.distilled, r), distilled=task.distilled, restart=r)
+    learner = task.learner.name
+    if task.choice is not None:  # auto: the choice and the rows it works on came from seed
+        return auto_sets(d, task.choice, task.per_class, [r], task.seed, task.nets, learner,
+                         part_seed=task.seed)[0]
+    method = ALL_METHODS[task.method]
+    extra = {"learner": learner} if method.per_learner else {}
+    return method.make(d, task.per_class, [r], task.seed, task.nets, **extra)[0]
+
+
 def _score(task: _Task):
-    """``((restart, learner), (test predictions per method, rows per set, seconds))`` of one
-    task."""
+    """``((restart, learner), (test predictions per method, rows per set, the distilled set's
+    method, seconds per stage))`` of one task."""
     t0 = time.perf_counter()
     d, r, seed = task.dataset, task.restart, task.seed + task.restart
+    made = _distilled_set(task)
+    t1 = time.perf_counter()
     sets = {"random": stratified_subset(d.X_train, d.y_train, task.n_rows, seed),
             "kmeans": kmeans_centroids(d.X_train, d.y_train, task.per_class, d.n_classes,
                                        seed)}
     if task.full:
         sets["full"] = (d.X_train, d.y_train)
-    preds = {"distilled": fit_distilled(task.learner, task.distilled, restart=r, seed=seed)
-             .predict(d.X_test)}
+    preds = {"distilled": made.fit(task.learner, d.n_classes, seed=seed).predict(d.X_test)}
     for m, (X, y) in sets.items():
         preds[m] = fit(task.learner, X, y, d.n_classes, seed=seed,
                        recipe=task.recipe).predict(d.X_test)
-    rows = {m: len(y) for m, (_, y) in sets.items()}
-    return (r, task.learner.name), (preds, rows, time.perf_counter() - t0)
+    rows = {"distilled": len(made.y), **{m: len(y) for m, (_, y) in sets.items()}}
+    name = made.choice["method"] if made.choice else task.method
+    spent = {task.learner.name: time.perf_counter() - t1}
+    if task.distilled is None:
+        spent["distill"] = t1 - t0
+    return (r, task.learner.name), (preds, rows, name, spent)
 
 
 def verdicts(comparison: Comparison) -> list[dict]:
