@@ -165,14 +165,12 @@ def compare(
     distilled, choices = None, dict.fromkeys(lr.name for lr in learners)
     if method == "wang":
         distilled = distill_restarts(dataset, config, executor)
-    elif method == "auto":
-        jobs = [(dataset, per_class, seed, config.arch, lr.name) for lr in learners]
-        choices = dict(zip(choices, executor.map(_choose, jobs), strict=True))
-    if method == "wang":
         seconds["distill"] = time.perf_counter() - start
         say(f"made the distilled sets (wang) x {restarts} restart(s) in "
             f"{seconds['distill']:.1f} s")
     elif method == "auto":
+        jobs = [(dataset, per_class, seed, config.arch, lr.name) for lr in learners]
+        choices = dict(zip(choices, executor.map(_choose, jobs), strict=True))
         seconds["choose"] = time.perf_counter() - start
         say(f"chose a method for each learner (auto) in {seconds['choose']:.1f} s")
 
