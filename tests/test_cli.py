@@ -197,8 +197,8 @@ def test_distill_with_another_method_writes_a_set_evaluate_and_export_read(tmp_p
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["requested_method"] == "auto" and manifest["learner"] == "knn"
     assert f"auto chose {manifest['method']}" in said
-    assert set(manifest["auto"]["validation"]) == {"search", "kip", "kmeans", "random-balanced",
-                                                  "random"}
+    assert set(manifest["auto"]["validation"]) == {"search", "kip", "teacher", "kmeans",
+                                                  "random-balanced", "random"}
     assert main(["evaluate", str(out), "--json"]) == 0
     captured = capsys.readouterr()
     assert "plain rows" in captured.err

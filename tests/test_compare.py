@@ -46,12 +46,13 @@ def test_compare_json_table_and_plot(tmp_path, capsys):
         assert {"method", "learner", "accuracy_mean", "accuracy_std", "ci95", "n_rows"} <= set(r)
         assert 0 <= r["accuracy_mean"] <= 1 and r["ci95"][0] <= r["ci95"][1]
         assert r["n_rows"] == (100 if r["method"] == "full" else 12)
-        assert r["n"] == 2  # one score per restart
+        assert r["n"] == (1 if r["method"] == "full" else 2)  # a score per restart; one model
     assert plot.stat().st_size > 1000
     table = format_table(Comparison(
         dataset="iris", rows=rows, n_train=100, n_test=50, n_rows=12, restarts=2,
         imbalanced=True, config=DistillConfig()))
     assert "distilled" in table and "kmeans" in table and "balanced acc." in table
+    assert sum("(one model)" in line for line in table.splitlines()) == 3  # full, per learner
     assert {r["distill_method"] for r in rows if r["method"] == "distilled"} == {"wang"}
     verdict_lines = table.splitlines()[-3:]
     assert [line.split()[:2] for line in verdict_lines] == [
@@ -111,4 +112,4 @@ def test_compare_over_two_processes_gives_the_serial_numbers():
             for executor in (SerialExecutor(), ProcessExecutor(2))]
     assert runs[0].rows == runs[1].rows
     full = {r["learner"]: r["balanced_per_restart"] for r in runs[0].rows if r["method"] == "full"}
-    assert len(full["logreg"]) == 2 and len(set(full["logreg"])) == 1  # one fit, reused
+    assert len(full["logreg"]) == 1 and len(full["knn"]) == 1  # the reference: one model

@@ -250,15 +250,3 @@ def test_learned_soft_labels_reach_weighted_learners_as_weighted_copies(wine):
     assert knn.predict(wine.X_test).shape == wine.y_test.shape
     with pytest.raises(TabdistillError, match="learner knn takes no row weights"):
         fit("knn", X, y, 3, sample_weight=w)
-
-
-@pytest.mark.parametrize("learner", ["logreg", "knn", "nb"])
-def test_seed_free_learners_learn_the_same_whatever_the_seed(wine, learner):
-    # compare fits them once on the full train part and reuses the predictions: exact only
-    # if the seed changes nothing.
-    from tabdistill.learners import SEED_FREE_LEARNERS
-
-    assert learner in SEED_FREE_LEARNERS
-    a = fit(learner, wine.X_train, wine.y_train, 3, seed=0).predict_proba(wine.X_test)
-    b = fit(learner, wine.X_train, wine.y_train, 3, seed=7).predict_proba(wine.X_test)
-    np.testing.assert_array_equal(a, b)

@@ -43,7 +43,6 @@ from .training import Recipe, fit_rows, fit_schedule
 
 SKLEARN_LEARNERS = ("logreg", "knn", "rf", "hgb", "nb", "xgb")
 WEIGHTED_LEARNERS = ("logreg", "rf", "hgb", "nb", "xgb")  # their fit takes sample_weight
-SEED_FREE_LEARNERS = ("logreg", "knn", "nb")  # the seed changes nothing they learn
 DEFAULT_LEARNERS = ("mlp2", "logreg", "knn", "rf", "hgb")
 
 
