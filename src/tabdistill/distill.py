@@ -51,6 +51,10 @@ class DistilledData:
     restart_ids: tuple[int, ...]
     seconds: float = 0.0
     method: str = "wang"  # the method that made it (:mod:`tabdistill.methods`)
+    # What each synthetic row weighs for learners that take row weights (its soft labels'
+    # copies share it): ``teacher`` sets train rows / set rows, so that a learner's
+    # regularisation is as strong against the set as against the train part.
+    row_weight: float = 1.0
 
     @property
     def n_restarts(self) -> int:

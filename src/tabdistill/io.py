@@ -149,6 +149,7 @@ def save(path: str | Path, distilled: DistilledData, manifest: dict | None = Non
         "n_classes": distilled.n_classes,
         "restart_ids": list(distilled.restart_ids),
         "method": distilled.method,
+        "row_weight": distilled.row_weight,
         "final_outer_loss": [float(v) for v in distilled.loss_history[:, -1]]
         if distilled.loss_history.shape[-1] else None,
         "seconds": round(distilled.seconds, 3),
@@ -188,6 +189,7 @@ def load(path: str | Path) -> tuple[DistilledData, dict]:
         restart_ids=tuple(manifest["restart_ids"]),
         seconds=float(manifest.get("seconds", 0.0)),
         method=manifest.get("method", "wang"),
+        row_weight=float(manifest.get("row_weight", 1.0)),
     )
     return data, manifest
 
@@ -296,6 +298,9 @@ def check_manifest(m) -> None:
         raise ValueError(f"method is {m.get('method')!r}, expected one of {', '.join(METHODS)}")
     if not isinstance(m.get("seconds", 0.0), int | float):
         raise TypeError("seconds is not a number")
+    weight = m.get("row_weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
+        raise ValueError(f"row_weight is {weight!r}, expected a positive number")
     info = m.get("dataset", {})
     if not isinstance(info, dict):
         raise TypeError("dataset is not an object")

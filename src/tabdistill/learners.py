@@ -266,22 +266,22 @@ def fit_distilled(learner: str | Learner, distilled, *, restart: int = 0, seed: 
     X, y = pooled_rows(distilled, restart)
     if soft and distilled.config.learn_labels:
         return fit_soft(learner, X, soft_targets(distilled, restart), distilled.n_classes,
-                        seed=seed)
+                        seed=seed, weight=distilled.row_weight)
     return fit(learner, X, y, distilled.n_classes, seed=seed)
 
 
 def fit_soft(learner: str | Learner, X: np.ndarray, proba: np.ndarray, n_classes: int, *,
-             seed: int = 0, recipe: Recipe = NET_RECIPE):
+             seed: int = 0, recipe: Recipe = NET_RECIPE, weight: float = 1.0):
     """A learner trained on rows with soft labels ``proba [rows, n_classes]``: nets on them as
-    targets, :data:`WEIGHTED_LEARNERS` on weighted copies, the others (``knn``) on each row's
-    likeliest class."""
+    targets, :data:`WEIGHTED_LEARNERS` on weighted copies (each row weighing ``weight``), the
+    others (``knn``) on each row's likeliest class."""
     learner = parse_learner(learner)
     if learner.is_net:
         return train_net(learner.arch, X, None, n_classes, seed=seed, recipe=recipe,
                          proba=proba)
     if learner.name in WEIGHTED_LEARNERS:
         X, y, w = weighted_copies(X, proba)
-        return fit(learner, X, y, n_classes, seed=seed, sample_weight=w)
+        return fit(learner, X, y, n_classes, seed=seed, sample_weight=w * weight)
     return fit(learner, X, np.argmax(proba, axis=1).astype(np.int32), n_classes, seed=seed)
 
 

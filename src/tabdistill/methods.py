@@ -28,7 +28,9 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
 * ``teacher``: for each learner its own set: per-class k-means centroids labelled by a
   teacher, the learner trained on the whole train part, with its class probabilities (soft
   labels; see :mod:`.learners` for how each learner takes them). Knowledge distillation into
-  the set: the labels carry the full model's view of each centroid's neighbourhood.
+  the set: the labels carry the full model's view of each centroid's neighbourhood. For
+  learners that take row weights, each row weighs train rows / set rows, so that the set
+  weighs as much as the train part.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`), for one learner, or for all the default learners at once (then
   among the methods not tuned to one learner); then makes the chosen method's set from the
@@ -75,6 +77,7 @@ class ReducedSet:
     restart: int = 0  # which restart of ``distilled`` this set is
     choice: dict | None = None  # ``auto``: the method chosen and the validation scores
     proba: np.ndarray | None = None  # [rows, classes] soft labels, where the method gives them
+    weight: float = 1.0  # what each row weighs for learners that take weights (DistilledData)
 
     def fit(self, learner, n_classes: int, seed: int = 0):
         """``learner`` trained on this set (see :mod:`.learners` for how)."""
@@ -83,7 +86,8 @@ class ReducedSet:
         if self.distilled is not None:
             return fit_distilled(learner, self.distilled, restart=self.restart, seed=seed)
         if self.proba is not None:
-            return fit_soft(learner, self.X, self.proba, n_classes, seed=seed)
+            return fit_soft(learner, self.X, self.proba, n_classes, seed=seed,
+                            weight=self.weight)
         return fit(learner, self.X, self.y, n_classes, seed=seed)
 
 
@@ -247,7 +251,10 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
     for r in restarts:
         rows, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed + r)
         teacher = fit(learner, X, y, n_classes, seed=seed + r)
-        sets.append(ReducedSet(rows, labels, proba=teacher.predict_proba(rows)))
+        # The set weighs as much as the train part: a regularised learner (logreg) then learns
+        # the teacher itself from enough centroids, not a more shrunken model.
+        sets.append(ReducedSet(rows, labels, proba=teacher.predict_proba(rows),
+                               weight=len(y) / len(rows)))
     return sets
 
 
@@ -362,7 +369,8 @@ def rows_as_distilled(sets: Sequence[ReducedSet], dataset: Dataset, method: str,
         x=x, targets=targets[:, None].astype(np.float32),
         labels=labels[0][None].astype(np.int32), lrs=np.zeros((len(sets), 0), np.float32),
         loss_history=np.zeros((len(sets), 0), np.float32), n_classes=dataset.n_classes,
-        config=config, restart_ids=tuple(range(len(sets))), seconds=seconds, method=method)
+        config=config, restart_ids=tuple(range(len(sets))), seconds=seconds, method=method,
+        row_weight=sets[0].weight)
 
 
 def make_distilled(dataset: Dataset, method: str, rows_per_class: int, *, restarts: int = 1,
@@ -467,12 +475,12 @@ METHODS = {
                per_learner=True),
         Method("teacher", "distillation", _teacher,
                "per-class k-means centroids with soft labels from a teacher: the learner "
-               "trained on the whole train part", per_learner=True),
+               "trained on the whole train part", per_learner=True, version=2),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=6),
+               "chosen on a validation part of the train part", per_learner=True, version=7),
     )
 }
 
