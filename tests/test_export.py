@@ -84,12 +84,15 @@ def test_moons_export_keeps_raw_coordinates_and_budget_sets_the_size(tmp_path):
 def test_a_teacher_set_exports_its_soft_labels(tmp_path):
     table().to_csv(tmp_path / "t.csv", index=False)
     assert main(["distill", str(tmp_path / "t.csv"), "--target", "label", "--method", "teacher",
-                 "--learner", "logreg", "--per-class", "3", "--restarts", "1", "--quiet",
-                 "--out", str(tmp_path / "d")]) == 0
+                 "--learner", "logreg", "--steps", "1", "--per-class", "3", "--restarts", "1",
+                 "--quiet", "--out", str(tmp_path / "d")]) == 0
     assert main(["export", str(tmp_path / "d")]) == 0
     rows = pd.read_csv(tmp_path / "d" / "synthetic.csv")
-    assert list(rows.columns) == ["age", "color", "label", "prob_no", "prob_yes", "restart"]
+    assert list(rows.columns) == ["age", "color", "label", "prob_no", "prob_yes", "weight",
+                                  "restart"]
     np.testing.assert_allclose(rows["prob_no"] + rows["prob_yes"], 1, atol=1e-6)
+    n_train = json.loads((tmp_path / "d" / "manifest.json").read_text())["size"]["n_train_rows"]
+    np.testing.assert_allclose(rows["weight"], n_train / 6)  # the set weighs as the train part
     # The label is the likelier class; a teacher on noise is unsure of every row.
     likelier = np.where(rows["prob_yes"] > 0.5, "yes", "no")
     assert (likelier == rows["label"]).all() and rows["prob_yes"].between(0.05, 0.95).all()

@@ -184,6 +184,24 @@ def test_teacher_labels_centroids_with_the_learners_probabilities(table, tmp_pat
             sets[1].fit(learner, k, seed=4).predict(ds.X_test))
 
 
+def test_a_teacher_set_weighs_as_the_train_part_so_logreg_learns_the_teacher(wine, tmp_path):
+    from tabdistill.io import load, save
+    from tabdistill.learners import fit_soft
+    from tabdistill.methods import make_distilled
+
+    made = METHODS["teacher"].make(wine, 10, [0], 0, (), learner="logreg")[0]
+    assert made.weight == len(wine.y_train) / 30
+    teacher = fit("logreg", wine.X_train, wine.y_train, 3).predict_proba(wine.X_test)
+    student = made.fit("logreg", 3).predict_proba(wine.X_test)
+    light = fit_soft("logreg", made.X, made.proba, 3).predict_proba(wine.X_test)  # weight 1
+    # Weighing as much as the train part, the set is regularised as the train part is: the
+    # student's probabilities are about half as far from the teacher's as at weight 1.
+    assert np.abs(student - teacher).mean() < 0.6 * np.abs(light - teacher).mean()
+    distilled, _ = make_distilled(wine, "teacher", 10, learner="logreg")
+    save(tmp_path / "d", distilled, transformer=wine.transformer)
+    assert load(tmp_path / "d")[0].row_weight == made.weight
+
+
 def test_nets_take_soft_labels_as_targets(wine):
     from tabdistill.learners import fit_soft
 
@@ -197,7 +215,7 @@ def test_nets_take_soft_labels_as_targets(wine):
     assert soft.predict_proba(X).max(1).mean() < hard.predict_proba(X).max(1).mean() - 0.1
 
 
-def test_a_directory_naming_an_unknown_method_is_refused(wine, tmp_path):
+def test_a_directory_naming_an_unknown_method_or_a_bad_weight_is_refused(wine, tmp_path):
     import json
 
     from tabdistill.errors import TabdistillError
@@ -209,6 +227,11 @@ def test_a_directory_naming_an_unknown_method_is_refused(wine, tmp_path):
     (tmp_path / "d" / "manifest.json").write_text(json.dumps({**manifest, "method": "magic"}))
     with pytest.raises(TabdistillError, match="method is 'magic'"):
         load(tmp_path / "d")
+    for weight in (0, -2.5, "heavy", True):
+        (tmp_path / "d" / "manifest.json").write_text(json.dumps({**manifest,
+                                                                  "row_weight": weight}))
+        with pytest.raises(TabdistillError, match="row_weight is .*expected a positive number"):
+            load(tmp_path / "d")
 
 
 def soft_set(wine, targets):

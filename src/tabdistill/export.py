@@ -8,8 +8,9 @@ like the one-hot features, e.g. ``color_red``). Each row also carries its label 
 class label, under the target's column name), the synthetic batch (``step``) it belongs to,
 the learned learning rate of that batch's first use (``lr``; with several internal epochs the
 later uses' lrs follow as ``lr_epoch_2`` ...), and its ``restart``. A set with soft labels
-(learned, or a teacher's) also carries each class's probability as ``prob_<class>``: train on
-weighted copies of each row, one per class, to use them.
+(learned, or a teacher's) also carries each class's probability as ``prob_<class>`` and the
+row's ``weight``: to use them, train on copies of each row, one per class, weighing
+``weight x prob_<class>``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def synthetic_frame(distilled, manifest: dict, schema: Schema | None, *, soft: b
         if distilled.config.learn_labels:
             for c, p in zip(classes, soft_targets(distilled, r).T, strict=True):
                 frame[f"prob_{c}"] = p
+            frame["weight"] = distilled.row_weight
         if distilled.has_schedule:  # which step each row belongs to, and its lrs
             step = np.repeat(np.arange(steps), per_step)
             frame["step"] = step
