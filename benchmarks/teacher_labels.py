@@ -3,8 +3,9 @@
 For each KEEL table and budget: per-class k-means centroids (3 restarts, the ``kmeans``
 method's seeds); each learner is trained on them twice, with each centroid's class (hard,
 the ``kmeans`` method) and with the class probabilities that the same learner, trained on the
-whole train part, gives the centroid (soft, the ``teacher`` method; see
-:func:`tabdistill.learners.fit_soft` for how each learner takes them), and scored by balanced
+whole train part, gives the centroid, each row weighing train rows / set rows for learners
+that take weights (soft, the ``teacher`` method; see :func:`tabdistill.learners.fit_soft` for
+how each learner takes them), and scored by balanced
 accuracy on the table's test part. Prints a markdown table of means and the paired
 difference, then the mean difference per learner and budget.
 
