@@ -175,6 +175,15 @@ def test_rerun_reuses_every_cell_and_recomputes_only_missing_ones(bench_run, tab
     runs = json.loads((bench_run / "runs.json").read_text())
     assert [r["cells_computed"] for r in runs] == [36, 0, 2]
     assert summary["runs_computing"] == 2
+    assert (summary["cells_computed_here"], summary["cells_total"]) == (38, 36)
+    assert "holds 36 cells; 2 invocation(s) writing to it computed 38 in" in (
+        bench_run / "summary.md").read_text()
+    # Cells copied into a new output directory are said to be copied, not computed there.
+    import shutil
+    shutil.copytree(bench_run / "cells", bench_run.parent / "copy" / "cells")
+    assert main([*args[:-3], "--out", str(bench_run.parent / "copy"), "--quiet"]) == 0
+    text = (bench_run.parent / "copy" / "summary.md").read_text()
+    assert "holds 36 cells; none was computed by an invocation writing to it; the others" in text
     computing = runs[0]["seconds"] + runs[2]["seconds"]
     assert summary["wall_seconds_computing"] == pytest.approx(computing, abs=0.11)
     after = pd.read_csv(bench_run / "results.csv")

@@ -67,8 +67,10 @@ def run_bench(grid: Grid, out: str | Path, executor: Executor | None = None, *,
                                 seconds=time.perf_counter() - start)
     runs = log_run()
     computing = [r for r in runs if r["cells_computed"] > 0]
+    # Cells copied into the folder from another run count in cells_total, not cells_computed.
     summary.update(cells_reused=len(todo.cached), cells_computed=done - len(todo.cached),
-                   command=command, runs_computing=len(computing),
+                   command=command, runs_computing=len(computing), cells_total=len(cells),
+                   cells_computed_here=sum(r["cells_computed"] for r in runs),
                    wall_seconds_computing=round(sum(r["seconds"] for r in computing), 1))
     figures = draw_figures(results, summary, out / "figures")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))

@@ -80,6 +80,17 @@ def _regret(regrets, rpc, learner, method):
     return None
 
 
+def provenance(s: dict) -> str:
+    """Where the run's cells came from: how many the invocations writing to its output
+    directory computed, in what wall time, and how many were copied in from elsewhere."""
+    total, here = s["cells_total"], s["cells_computed_here"]
+    text = (f"Its output directory holds {total} cells; {s['runs_computing']} invocation(s) "
+            f"writing to it computed {here} in {s['wall_seconds_computing']:.0f} s of wall time"
+            if here else f"Its output directory holds {total} cells; none was computed by an "
+            "invocation writing to it")
+    return text + ("; the others were copied in from earlier runs." if here < total else ".")
+
+
 def render_markdown(summary: dict, figures: list[tuple[str, str]], *, command: str = "",
                     figure_dir: str = "figures") -> str:
     """``summary.md``: ``figures`` are ``(file name, caption)`` pairs under ``figure_dir``."""
@@ -91,9 +102,7 @@ def render_markdown(summary: dict, figures: list[tuple[str, str]], *, command: s
            f"rows per class, {s['restarts']} restart(s)", ""]
     if command:
         out += ["Made by:", "", "```bash", command, "```", ""]
-    took = (f" Its cells were computed in {s['runs_computing']} invocation(s) taking "
-            f"{s['wall_seconds_computing']:.0f} s of wall time in all."
-            if s.get("runs_computing") else "")
+    took = f" {provenance(s)}" if "cells_total" in s else ""
     out += [f"Tables: {', '.join(s['tables'])}. Methods: {', '.join(methods)}. Learners: "
             f"{', '.join(learners)}. Headline: balanced accuracy on each table's test part; "
             f"every figure below is computed from this run's `results.csv`.{took}", ""]
