@@ -77,7 +77,7 @@ class ReducedSet:
     restart: int = 0  # which restart of ``distilled`` this set is
     choice: dict | None = None  # ``auto``: the method chosen and the validation scores
     proba: np.ndarray | None = None  # [rows, classes] soft labels, where the method gives them
-    weight: float = 1.0  # what each row weighs for learners that take weights (DistilledData)
+    weight: float = 1.0  # what each row weighs for learners that take weights (as row_weight)
 
     def fit(self, learner, n_classes: int, seed: int = 0):
         """``learner`` trained on this set (see :mod:`.learners` for how)."""
