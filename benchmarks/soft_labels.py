@@ -3,7 +3,7 @@
 For each KEEL table: the ``wang`` method at 10 rows per class with learned labels
 (``learn_labels``), 3 restarts; each weighted learner is trained on every restart's set twice,
 with each row's likeliest class (hard) and with one copy per class weighted by the row's
-learned target (soft, :func:`tabdistill.learners.soft_rows`), and scored by balanced accuracy
+learned target (soft, :func:`tabdistill.learners.weighted_copies`), and scored by balanced accuracy
 on the table's test part. Prints a markdown table of means and the paired difference.
 
     python benchmarks/soft_labels.py [--keel DIR] [TABLE ...]

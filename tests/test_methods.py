@@ -248,7 +248,10 @@ def soft_set(wine, targets):
 
 def test_learned_soft_labels_reach_weighted_learners_as_weighted_copies(wine):
     from tabdistill.errors import TabdistillError
-    from tabdistill.learners import fit_distilled, soft_rows
+    from tabdistill.learners import fit_distilled, pooled_rows, soft_targets, weighted_copies
+
+    def soft_rows(distilled):  # what fit_distilled trains a weighted learner on
+        return weighted_copies(pooled_rows(distilled)[0], soft_targets(distilled))
 
     onehot = np.eye(3)[wine.y_train[:30]]
     # One-hot targets: one copy of each row, weight 1; the same model as hard labels.

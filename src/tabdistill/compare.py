@@ -250,9 +250,8 @@ def _distilled_set(task: _Task) -> ReducedSet:
     if task.choice is not None:  # auto: the choice and the rows it works on came from seed
         return auto_sets(d, task.choice, task.per_class, [r], task.seed, task.nets, learner,
                          part_seed=task.seed)[0]
-    method = ALL_METHODS[task.method]
-    extra = {"learner": learner} if method.per_learner else {}
-    return method.make(d, task.per_class, [r], task.seed, task.nets, **extra)[0]
+    return ALL_METHODS[task.method].sets(d, task.per_class, [r], task.seed, task.nets,
+                                         learner)[0]
 
 
 def _score(task: _Task):

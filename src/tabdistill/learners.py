@@ -153,11 +153,6 @@ def weighted_copies(X: np.ndarray, proba: np.ndarray):
     return X[row], label.astype(np.int32), proba[row, label]
 
 
-def soft_rows(distilled, restart: int = 0):
-    """One restart's synthetic rows as weighted copies of their learned targets."""
-    return weighted_copies(pooled_rows(distilled, restart)[0], soft_targets(distilled, restart))
-
-
 def hard_labels(distilled, restart: int = 0) -> np.ndarray:
     """The class of every synthetic row: its label, or its learned target's likeliest class."""
     if not distilled.config.learn_labels:

@@ -104,6 +104,13 @@ class Method:
     per_learner: bool = False
     version: int = 1  # bump when ``make`` changes its sets, so that cached results go stale
 
+    def sets(self, dataset: Dataset, rows_per_class: int, restarts, seed: int, nets,
+             learner=None) -> list[ReducedSet]:
+        """``make``'s sets; ``learner`` reaches a per-learner method only (the others make
+        one set for every learner)."""
+        extra = {"learner": learner} if self.per_learner else {}
+        return self.make(dataset, rows_per_class, restarts, seed, nets, **extra)
+
 
 def stratified_subset(X, y, n_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A random subset of ``n_rows`` rows with the class proportions of ``y`` (each class's
@@ -287,9 +294,8 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
         method = METHODS[name]
         values = []
         for learner in learners:
-            extra = {"learner": learner} if method.per_learner else {}
             if method.per_learner or not values:
-                made = method.make(part, rows_per_class, [0], seed, nets, **extra)[0]
+                made = method.sets(part, rows_per_class, [0], seed, nets, learner)[0]
             model = made.fit(learner, part.n_classes, seed=seed)
             values.append(balanced_accuracy_score(y_val, model.predict(X_val)))
         scores[name] = float(np.mean(values))
@@ -326,10 +332,8 @@ def auto_choice(dataset: Dataset, rows_per_class: int, seed: int, nets, learner=
 def auto_sets(dataset: Dataset, choice: dict, rows_per_class: int, restarts, seed: int, nets,
               learner=None, *, part_seed: int) -> list[ReducedSet]:
     """The chosen method's sets, made from ``auto_part(dataset, part_seed)``."""
-    method = METHODS[choice["method"]]
-    extra = {"learner": learner} if method.per_learner else {}
-    made = method.make(auto_part(dataset, part_seed), rows_per_class, restarts, seed, nets,
-                       **extra)
+    made = METHODS[choice["method"]].sets(auto_part(dataset, part_seed), rows_per_class,
+                                          restarts, seed, nets, learner)
     return [dataclasses.replace(m, choice=choice) for m in made]
 
 
@@ -380,10 +384,9 @@ def make_distilled(dataset: Dataset, method: str, rows_per_class: int, *, restar
     ``distill`` command runs it with the user's settings instead."""
     import time
 
-    m = METHODS[method]
     start = time.perf_counter()
-    extra = {"learner": learner} if m.per_learner else {}
-    sets = m.make(dataset, rows_per_class, list(range(restarts)), seed, tuple(nets), **extra)
+    sets = METHODS[method].sets(dataset, rows_per_class, list(range(restarts)), seed,
+                                tuple(nets), learner)
     if sets[0].distilled is not None:
         return sets[0].distilled, None
     name = sets[0].choice["method"] if sets[0].choice else method

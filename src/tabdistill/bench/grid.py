@@ -101,9 +101,8 @@ def run_task(task: Task) -> list[dict]:
 
     def make(learner=None):
         start = time.perf_counter()
-        extra = {"learner": learner} if method.per_learner else {}
-        sets = method.make(dataset, task.rows_per_class, task.restarts, task.grid.seed,
-                           task.grid.nets, **extra)
+        sets = method.sets(dataset, task.rows_per_class, task.restarts, task.grid.seed,
+                           task.grid.nets, learner)
         return sets, (time.perf_counter() - start) / len(task.restarts)
 
     # made[learner] = (one set per restart, seconds per restart); one entry for all learners

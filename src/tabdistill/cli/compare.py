@@ -55,8 +55,9 @@ def add_parser(sub) -> None:
     p.add_argument("--restarts", type=positive_int, default=5,
                    help="repetitions of everything (distillation, subsets, learner seeds)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the restarts")
-    add_executor_options(p, "tasks (each learner's distilled sets; each restart of each learner's "
-                            "fits; wang's restarts in slices)", local_default=None)
+    add_executor_options(p, "tasks (auto's choice for each learner; each restart of each "
+                            "learner: its sets and fits; wang's restarts in slices)",
+                         local_default=None)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="also draw the comparison as a bar chart (PNG)")

@@ -46,8 +46,8 @@ def add_parser(sub) -> None:
                         "`tabdistill bench --help` for the methods)")
     p.add_argument("--learner", default=None,
                    help="the learner a per-learner method (search, kip, teacher, auto) makes its "
-                        "set for "
-                        "(default for auto: a set for all of mlp2, logreg, knn, rf and hgb)")
+                        "set for (default for auto: a set for all of mlp2, logreg, knn, rf and "
+                        "hgb)")
     p.add_argument("--arch", default=",".join(d.arch),
                    help="architecture(s) of the internal models: linear, mlp2, mlp4 or "
                         "mlp:WIDTHxLAYERS[:ACT]; a comma-separated list spreads the models "
