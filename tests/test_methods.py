@@ -32,6 +32,21 @@ def test_coresets_have_the_budgets_size_and_the_seed_decides(wine, name):
         assert all(np.bincount(s.y).tolist() == [4, 4, 4] for s in first)
 
 
+def test_kmeans_centroids_do_not_depend_on_the_threads_allowed():
+    # A pinned bench worker has one core, a plain process all of them: the same seed must give
+    # the same set either way (chunked float sums over several threads differ in the last bits).
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6000, 8)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int32)
+    sets = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            sets.append(kmeans_centroids(X, y, 40, 2, 0)[0])
+    np.testing.assert_array_equal(sets[0], sets[1])
+
+
 def test_search_improves_its_validation_score_with_rows_of_its_pool(wine):
     X, y = wine.X_train, wine.y_train
     rows, labels, best = search_rows(X, y, "knn", wine.n_classes, 3, seed=5, proposals=30)

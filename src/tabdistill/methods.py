@@ -143,8 +143,12 @@ def kmeans_centroids(X, y, per_class: int, n_classes: int, seed: int):
             centers = rows
         else:
             from sklearn.cluster import KMeans
+            from threadpoolctl import threadpool_limits
 
-            centers = KMeans(per_class, n_init=1, random_state=seed).fit(rows).cluster_centers_
+            # One thread: the centroids (sums of floats) must not depend on how many cores the
+            # process may use (a pinned bench worker has one).
+            with threadpool_limits(1):
+                centers = KMeans(per_class, n_init=1, random_state=seed).fit(rows).cluster_centers_
         xs.append(centers)
         ys.append(np.full(len(centers), c, np.int32))
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
