@@ -8,7 +8,7 @@ import pytest
 from tabdistill.cli import main
 from tabdistill.compare import Comparison, format_table
 from tabdistill.config import DistillConfig
-from tabdistill.methods import AUTO_CANDIDATES, kmeans_centroids, stratified_subset
+from tabdistill.methods import AUTO_CANDIDATES, AUTO_MARGIN, kmeans_centroids, stratified_subset
 from tabdistill.sizing import fit_budget
 
 TINY = ["--outer-epochs", "1", "--steps", "2", "--epochs", "1", "--restarts", "2", "--quiet"]
@@ -59,16 +59,6 @@ def test_compare_json_table_and_plot(tmp_path, capsys):
         ["mlp2", "wang"], ["knn", "wang"], ["hgb", "wang"]]
 
 
-def auto_margin(name: str) -> float:
-    """auto's margin on a built-in table: one standard error on its validation quarter."""
-    from tabdistill.data import load_dataset
-    from tabdistill.methods import AUTO_MARGIN, AUTO_VALIDATION, validation_split
-
-    d = load_dataset(name)
-    n_val = len(validation_split(d.X_train, d.y_train, AUTO_VALIDATION, 0)[3])
-    return max(AUTO_MARGIN, 0.5 / np.sqrt(n_val))
-
-
 def test_auto_records_its_choice_and_the_verdict_is_the_paired_difference(capsys):
     assert main(["compare", "wine", "--restarts", "3", "--per-class", "1", "--steps", "3",
                  "--learners", "logreg,knn", "--json", "--quiet"]) == 0
@@ -79,8 +69,12 @@ def test_auto_records_its_choice_and_the_verdict_is_the_paired_difference(capsys
         distilled = rows[(learner, "distilled")]
         assert distilled["distill_method"] in AUTO_CANDIDATES
         assert set(distilled["validation"]) == set(AUTO_CANDIDATES)
-        chosen = distilled["validation"][distilled["distill_method"]]
-        assert chosen >= max(distilled["validation"].values()) - auto_margin("wine")
+        scores, errors = distilled["validation"], distilled["validation_error"]
+        assert set(errors) == set(AUTO_CANDIDATES)
+        chosen = distilled["distill_method"]
+        top = max(scores.values())
+        assert chosen == next(m for m in AUTO_CANDIDATES
+                              if scores[m] >= top - max(AUTO_MARGIN, errors[m]))
         assert distilled["n_rows"] == 9  # 3 rows for each of wine's 3 classes
     for v in result["verdicts"]:
         best = max(("random", "kmeans"),

@@ -114,13 +114,13 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
 
     choice = methods.choose_method(wine, 2, 3, ("mlp2",), ["knn"])
     assert set(choice["validation"]) == set(methods.AUTO_CANDIDATES)
-    # The margin is one standard error of a score on the validation quarter (0.5 / sqrt(n)).
-    n_val = len(methods.validation_split(wine.X_train, wine.y_train, methods.AUTO_VALIDATION,
-                                         3)[3])
-    margin = max(methods.AUTO_MARGIN, 0.5 / np.sqrt(n_val))
-    top = max(choice["validation"].values())
+    # The margin is the paired standard error of each candidate's difference from the best
+    # (at least AUTO_MARGIN); the best's own error is zero.
+    scores, errors = choice["validation"], choice["error"]
+    top = max(scores.values())
+    assert min(errors[m] for m in scores if scores[m] == top) == 0.0
     first_close = next(m for m in methods.AUTO_CANDIDATES
-                       if choice["validation"][m] >= top - margin)
+                       if scores[m] >= top - max(methods.AUTO_MARGIN, errors[m]))
     assert choice["method"] == first_close
     # A set for every learner is not chosen among methods tuned to one learner.
     made = METHODS["auto"].make(wine, 2, [0], 3, ("mlp2",), learner=None)[0]

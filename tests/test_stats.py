@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from tabdistill.stats import (
+    balanced_accuracy,
+    balanced_accuracy_difference_se,
     band,
     format_estimate,
     format_summary,
@@ -133,3 +135,29 @@ def test_one_format():
     assert format_estimate(0.01, 0.02, (-0.01, 0.03)) == "0.010 ± 0.020 (95% CI -0.010 to 0.030)"
     s = summarize(np.array([[0.8, 0.9], [0.7, 0.8]]))
     assert format_summary(s, ci=False) == "0.800 ± 0.071 (inits ± 0.071)"
+
+
+def test_balanced_accuracy_from_hits_matches_scikit_learn():
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 200)
+    pred = np.where(rng.random(200) < 0.7, y, rng.integers(0, 3, 200))
+    assert balanced_accuracy(y, pred == y) == pytest.approx(balanced_accuracy_score(y, pred))
+    two = np.stack([pred == y, np.ones(200)])  # two learners: the mean of their scores
+    assert balanced_accuracy(y, two) == pytest.approx(
+        (balanced_accuracy_score(y, pred) + 1) / 2)
+
+
+def test_paired_error_of_balanced_accuracy_matches_the_spread_over_draws():
+    # Two correlated models on unbalanced classes: the estimated error must match the standard
+    # deviation of the difference over many independent draws of the rows.
+    rng = np.random.default_rng(1)
+    sizes, diffs, ses = (30, 120, 60), [], []
+    for _ in range(3000):
+        y = np.repeat(np.arange(3), sizes)
+        a = rng.random(len(y)) < np.repeat([0.6, 0.8, 0.7], sizes)
+        b = np.where(rng.random(len(y)) < 0.8, a, rng.random(len(y)) < 0.5)
+        diffs.append(balanced_accuracy(y, a) - balanced_accuracy(y, b))
+        ses.append(balanced_accuracy_difference_se(y, a, b))
+    assert np.mean(ses) == pytest.approx(np.std(diffs), rel=0.05)

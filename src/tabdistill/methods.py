@@ -283,31 +283,33 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
                   candidates: Sequence[str] = AUTO_CANDIDATES) -> dict:
     """The ``auto`` choice: each candidate makes a set from the train part less a validation
     part (:data:`AUTO_VALIDATION`, stratified) and is scored by the mean balanced accuracy of
-    ``learners`` on the validation part. The first candidate within one standard error of the
-    best score (``0.5 / sqrt(validation rows)``, at least :data:`AUTO_MARGIN`) wins: a score on
-    a small validation part is noisy, so the order of preference (the stronger methods on the
-    development suite first) decides near-ties. Returns
-    ``{"method": name, "validation": {name: score}}``."""
-    from sklearn.metrics import balanced_accuracy_score
+    ``learners`` on the validation part. The first candidate whose score is within one paired
+    standard error of the best score (the error of the difference on the same rows, at least
+    :data:`AUTO_MARGIN`) wins: a score on a small validation part is noisy, so the order of
+    preference (the stronger methods on the development suite first) decides near-ties, but a
+    candidate that the rows themselves show worse does not win. Returns
+    ``{"method": name, "validation": {name: score}, "error": {name: paired error}}``."""
+    from .stats import balanced_accuracy, balanced_accuracy_difference_se
 
     X_fit, X_val, y_fit, y_val = validation_split(dataset.X_train, dataset.y_train,
                                                   AUTO_VALIDATION, seed)
     part = dataclasses.replace(dataset, X_train=X_fit, y_train=y_fit, X_test=X_val, y_test=y_val)
-    scores = {}
+    hits = {}  # hits[name][learner, row]: the prediction of the validation row is right
     for name in candidates:
         method = METHODS[name]
-        values = []
+        rows = []
         for learner in learners:
-            if method.per_learner or not values:
+            if method.per_learner or not rows:
                 made = method.sets(part, rows_per_class, [0], seed, nets, learner)[0]
-            model = made.fit(learner, part.n_classes, seed=seed)
-            values.append(balanced_accuracy_score(y_val, model.predict(X_val)))
-        scores[name] = float(np.mean(values))
-    # A score on n rows is noisy by about one standard error, 0.5 / sqrt(n) at worst.
-    margin = max(AUTO_MARGIN, 0.5 / np.sqrt(len(y_val)))
-    top = max(scores.values())
-    best = next(n for n in candidates if scores[n] >= top - margin)
-    return {"method": best, "validation": scores}
+            rows.append(made.fit(learner, part.n_classes, seed=seed).predict(X_val) == y_val)
+        hits[name] = np.array(rows)
+    scores = {name: balanced_accuracy(y_val, h) for name, h in hits.items()}
+    top = max(candidates, key=scores.__getitem__)
+    errors = {name: balanced_accuracy_difference_se(y_val, hits[name], hits[top])
+              for name in candidates}
+    best = next(n for n in candidates
+                if scores[n] >= scores[top] - max(AUTO_MARGIN, errors[n]))
+    return {"method": best, "validation": scores, "error": errors}
 
 
 def auto_part(dataset: Dataset, seed: int) -> Dataset:
@@ -487,7 +489,7 @@ METHODS = {
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=7),
+               "chosen on a validation part of the train part", per_learner=True, version=8),
     )
 }
 

@@ -121,6 +121,28 @@ def paired_difference(a, b, *, tolerance: float = 0.0, confidence: float = CONFI
     return {"mean": s["mean"], "ci95": [low, high], "n": s["n"], "verdict": verdict}
 
 
+def balanced_accuracy(y, hits) -> float:
+    """Balanced accuracy from ``hits [..., rows]`` (1 where a prediction of row ``i`` is right;
+    leading axes, several learners say, are averaged)."""
+    y = np.asarray(y)
+    h = np.asarray(hits, dtype=np.float64).reshape(-1, len(y)).mean(axis=0)
+    return float(np.mean([h[y == c].mean() for c in np.unique(y)]))
+
+
+def balanced_accuracy_difference_se(y, hits_a, hits_b) -> float:
+    """Standard error of ``balanced_accuracy(y, hits_a) - balanced_accuracy(y, hits_b)``, two
+    models scored on the same rows. Balanced accuracy is the mean over the C classes of each
+    class's mean hit, so the difference's variance is the sum over classes of the variance of
+    the per-row differences over the class's rows, divided by its rows and by C squared. Paired,
+    it is small where the two models mostly agree, far below the unpaired error."""
+    y = np.asarray(y)
+    d = (np.asarray(hits_a, dtype=np.float64) - np.asarray(hits_b, dtype=np.float64))
+    d = d.reshape(-1, len(y)).mean(axis=0)
+    classes = np.unique(y)
+    var = sum(d[y == c].var(ddof=1) / np.sum(y == c) for c in classes if np.sum(y == c) > 1)
+    return float(np.sqrt(var) / len(classes))
+
+
 def format_estimate(mean: float, std: float, ci=None, *, std_init: float | None = None,
                     digits: int = 3) -> str:
     """``mean ± std (95% CI lo-hi)``: the one way the package writes a summary.
