@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
         "compare", help="is a distilled set better than a random sample of the same size?",
         description="Train each learner on the full train part, a distilled set, a stratified "
                     "random subset of the same size and per-class k-means centroids of the "
-                    "same size; report test accuracy (mean, std, 95%% CI over restarts).",
+                    "same size; report test accuracy (mean, std, 95% CI over restarts).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("data", help="built-in dataset name or a CSV/TSV/Parquet file")
