@@ -131,6 +131,27 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
 
 
+def test_auto_passes_over_a_preferred_candidate_that_the_same_rows_show_worse():
+    from tabdistill.methods import AUTO_MARGIN, first_within_error
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 200)
+    later = rng.random((1, 400)) < 0.8
+    flipped = rng.choice(np.flatnonzero(later[0]), 8, replace=False)
+    earlier = later.copy()
+    earlier[0, flipped] = False  # wrong on 8 more rows: 0.02 lower, and nowhere better
+    choice = first_within_error(y, {"earlier": earlier, "later": later})
+    # Within one unpaired standard error (0.5 / sqrt(400) = 0.025), but the paired error of
+    # a difference on 8 of 400 rows is about 0.007: the rows show the earlier one worse.
+    gap = choice["validation"]["later"] - choice["validation"]["earlier"]
+    assert gap == pytest.approx(0.02) and gap < 0.5 / np.sqrt(400)
+    assert choice["error"]["earlier"] < AUTO_MARGIN and choice["error"]["later"] == 0
+    assert choice["method"] == "later"
+    # A difference within the error (at least AUTO_MARGIN) keeps the order of preference.
+    earlier[0, flipped[:7]] = True
+    assert first_within_error(y, {"earlier": earlier, "later": later})["method"] == "earlier"
+
+
 def test_auto_works_on_a_sample_of_a_large_train_part_and_splits_by_restart(wine, monkeypatch):
     import tabdistill.methods as methods
 

@@ -289,8 +289,6 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
     preference (the stronger methods on the development suite first) decides near-ties, but a
     candidate that the rows themselves show worse does not win. Returns
     ``{"method": name, "validation": {name: score}, "error": {name: paired error}}``."""
-    from .stats import balanced_accuracy, balanced_accuracy_difference_se
-
     X_fit, X_val, y_fit, y_val = validation_split(dataset.X_train, dataset.y_train,
                                                   AUTO_VALIDATION, seed)
     part = dataclasses.replace(dataset, X_train=X_fit, y_train=y_fit, X_test=X_val, y_test=y_val)
@@ -303,12 +301,18 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
                 made = method.sets(part, rows_per_class, [0], seed, nets, learner)[0]
             rows.append(made.fit(learner, part.n_classes, seed=seed).predict(X_val) == y_val)
         hits[name] = np.array(rows)
-    scores = {name: balanced_accuracy(y_val, h) for name, h in hits.items()}
-    top = max(candidates, key=scores.__getitem__)
-    errors = {name: balanced_accuracy_difference_se(y_val, hits[name], hits[top])
-              for name in candidates}
-    best = next(n for n in candidates
-                if scores[n] >= scores[top] - max(AUTO_MARGIN, errors[n]))
+    return first_within_error(y_val, hits)
+
+
+def first_within_error(y, hits: dict) -> dict:
+    """:func:`choose_method`'s rule on ``hits[name] [learners, rows]`` (right predictions of the
+    rows labelled ``y``), candidates in order of preference."""
+    from .stats import balanced_accuracy, balanced_accuracy_difference_se
+
+    scores = {name: balanced_accuracy(y, h) for name, h in hits.items()}
+    top = max(scores, key=scores.__getitem__)
+    errors = {name: balanced_accuracy_difference_se(y, h, hits[top]) for name, h in hits.items()}
+    best = next(n for n in hits if scores[n] >= scores[top] - max(AUTO_MARGIN, errors[n]))
     return {"method": best, "validation": scores, "error": errors}
 
 
