@@ -356,12 +356,13 @@ def plot(comparison: Comparison, path) -> None:
         means = np.array([r["accuracy_mean"] for r in rows])
         low = means - np.array([r["ci95"][0] for r in rows])
         high = np.array([r["ci95"][1] for r in rows]) - means
+        one = rows[0]["n"] == 1  # the full train part: one model, no interval to draw
         ax.bar(np.arange(len(learners)) + (i - 1.5) * width, means, width,
-               yerr=np.vstack([low, high]), capsize=3,
-               label=f"{method} ({rows[0]['n_rows']} rows)")
+               yerr=None if one else np.vstack([low, high]), capsize=3,
+               label=f"{method} ({rows[0]['n_rows']} rows{', one model' if one else ''})")
     ax.set_xticks(np.arange(len(learners)), learners)
     ax.set_xlabel("learner")
-    ax.set_ylabel("test accuracy (mean, 95% CI)")
+    ax.set_ylabel("test accuracy (mean over restarts, 95% CI)")
     lowest = min(r["ci95"][0] for r in c.rows)
     ax.set_ylim(max(0.0, lowest - 0.05), 1.0)
     ax.set_title(f"{c.dataset}: distilled vs random vs k-means, {c.n_rows} rows "
