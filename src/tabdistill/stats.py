@@ -133,10 +133,10 @@ def balanced_accuracy_difference_se(y, hits_a, hits_b) -> float:
     """Standard error of ``balanced_accuracy(y, hits_a) - balanced_accuracy(y, hits_b)``, two
     models scored on the same rows. Balanced accuracy is the mean over the C classes of each
     class's mean hit, so the difference's variance is the sum over classes of the variance of
-    the per-row differences over the class's rows, divided by its rows and by C squared. Paired,
-    it is small where the two models mostly agree, far below the unpaired error."""
+    the per-row differences over the class's rows, divided by its rows and by C squared. It is
+    small where the two models mostly agree, whatever the error of each score alone."""
     y = np.asarray(y)
-    d = (np.asarray(hits_a, dtype=np.float64) - np.asarray(hits_b, dtype=np.float64))
+    d = np.asarray(hits_a, dtype=np.float64) - np.asarray(hits_b, dtype=np.float64)
     d = d.reshape(-1, len(y)).mean(axis=0)
     classes = np.unique(y)
     var = sum(d[y == c].var(ddof=1) / np.sum(y == c) for c in classes if np.sum(y == c) > 1)
