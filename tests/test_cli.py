@@ -199,6 +199,10 @@ def test_distill_with_another_method_writes_a_set_evaluate_and_export_read(tmp_p
     assert f"auto chose {manifest['method']}" in said
     assert set(manifest["auto"]["validation"]) == {"search", "kip", "teacher", "kmeans",
                                                   "random-balanced", "random"}
+    assert set(manifest["auto"]["error"]) == set(manifest["auto"]["validation"])
+    chosen = manifest["auto"]["method"]
+    assert (f"{chosen} {manifest['auto']['validation'][chosen]:.4f} ± "
+            f"{manifest['auto']['error'][chosen]:.4f}") in said
     assert main(["evaluate", str(out), "--json"]) == 0
     captured = capsys.readouterr()
     assert "plain rows" in captured.err

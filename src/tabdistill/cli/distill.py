@@ -211,8 +211,10 @@ def run_rows(args, dataset, config, size) -> int:
             manifest["auto"] = choice
         out = save(args.out, distilled, manifest, transformer=dataset.transformer)
     if choice is not None:
-        scores = ", ".join(f"{m} {v:.4f}" for m, v in choice["validation"].items())
-        print(f"auto chose {choice['method']} (validation balanced accuracy: {scores})")
+        scores = ", ".join(f"{m} {v:.4f} ± {choice['error'][m]:.4f}"
+                           for m, v in choice["validation"].items())
+        print(f"auto chose {choice['method']} (validation balanced accuracy ± paired error "
+              f"against the best: {scores})")
     print(f"made {dataset.name} with {distilled.method}: {distilled.n_restarts} restart(s) x "
           f"{distilled.x.shape[2]} rows, {distilled.seconds:.1f} s -> {out}")
     if args.eval_inits > 0:
