@@ -207,7 +207,7 @@ def compare(
             if m == "distilled":
                 row["distill_method"] = made_by[lr.name]
                 row["validation"] = choice["validation"] if choice else None
-                row["validation_error"] = choice.get("error") if choice else None
+                row["validation_error"] = choice["error"] if choice else None
             rows.append(row)
     return Comparison(
         dataset=dataset.name, rows=rows, n_train=int(len(ytr)), n_test=int(len(yte)),

@@ -178,9 +178,6 @@ class Distiller_:
 
     def _start_rows(self, X, y, seed: int, restart: int) -> np.ndarray:
         """One restart's synthetic objects ``[s, P, d]`` started at real rows or centroids."""
-        from sklearn.cluster import KMeans
-        from threadpoolctl import threadpool_limits
-
         rng = np.random.default_rng([seed, restart, 1])
         x = np.empty((*self.labels.shape, self.d))
         for c in range(self.n_classes):
@@ -188,9 +185,10 @@ class Distiller_:
             rows = X[y == c]
             need = int(where.sum())
             if self.config.init_rows == "kmeans" and len(rows) > need:
-                km = KMeans(need, n_init=1, random_state=int(rng.integers(2**31)))
-                with threadpool_limits(1):  # centroids independent of the cores allowed
-                    x[where] = rng.permutation(km.fit(rows).cluster_centers_)
+                from .methods import kmeans_centers  # here: methods imports this module
+
+                centers = kmeans_centers(rows, need, int(rng.integers(2**31)))
+                x[where] = rng.permutation(centers)
             else:  # real rows, drawn again only when the class has too few
                 x[where] = rows[rng.choice(len(rows), need, replace=len(rows) < need)]
         return x

@@ -134,6 +134,17 @@ def balanced_subset(X, y, per_class: int, n_classes: int, seed: int):
     return X[idx], y[idx]
 
 
+def kmeans_centers(rows: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``k`` k-means centroids of ``rows`` (one seeded run), on one thread: the centroids (sums
+    of floats) must not depend on how many cores the process may use (a pinned bench worker
+    has one)."""
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return KMeans(k, n_init=1, random_state=seed).fit(rows).cluster_centers_
+
+
 def kmeans_centroids(X, y, per_class: int, n_classes: int, seed: int):
     """``per_class`` k-means centroids of each class (all of a class's rows if it has fewer)."""
     xs, ys = [], []
@@ -142,13 +153,7 @@ def kmeans_centroids(X, y, per_class: int, n_classes: int, seed: int):
         if len(rows) <= per_class:
             centers = rows
         else:
-            from sklearn.cluster import KMeans
-            from threadpoolctl import threadpool_limits
-
-            # One thread: the centroids (sums of floats) must not depend on how many cores the
-            # process may use (a pinned bench worker has one).
-            with threadpool_limits(1):
-                centers = KMeans(per_class, n_init=1, random_state=seed).fit(rows).cluster_centers_
+            centers = kmeans_centers(rows, per_class, seed)
         xs.append(centers)
         ys.append(np.full(len(centers), c, np.int32))
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
@@ -295,12 +300,13 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
     hits = {}  # hits[name][learner, row]: the prediction of the validation row is right
     for name in candidates:
         method = METHODS[name]
-        rows = []
+        per_learner = []
         for learner in learners:
-            if method.per_learner or not rows:
+            if method.per_learner or not per_learner:
                 made = method.sets(part, rows_per_class, [0], seed, nets, learner)[0]
-            rows.append(made.fit(learner, part.n_classes, seed=seed).predict(X_val) == y_val)
-        hits[name] = np.array(rows)
+            model = made.fit(learner, part.n_classes, seed=seed)
+            per_learner.append(model.predict(X_val) == y_val)
+        hits[name] = np.array(per_learner)
     return first_within_error(y_val, hits)
 
 

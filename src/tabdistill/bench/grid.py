@@ -127,7 +127,7 @@ def run_task(task: Task) -> list[dict]:
             if reduced.choice is not None:  # auto: what it chose, and on what scores
                 scores[learner.name]["chosen"] = reduced.choice["method"]
                 scores[learner.name]["validation"] = reduced.choice["validation"]
-                scores[learner.name]["validation_error"] = reduced.choice.get("error")
+                scores[learner.name]["validation_error"] = reduced.choice["error"]
         cell = {"key": task.key(restart), "dataset": task.table.name,
                 "rows_per_class": task.rows_per_class, "method": task.method,
                 "restart": restart, "n_train": int(len(dataset.y_train)), "learners": scores}
