@@ -185,7 +185,7 @@ class Distiller_:
             rows = X[y == c]
             need = int(where.sum())
             if self.config.init_rows == "kmeans" and len(rows) > need:
-                from .methods import kmeans_centers  # here: methods imports this module
+                from .learners import kmeans_centers  # scikit-learn only when asked
 
                 centers = kmeans_centers(rows, need, int(rng.integers(2**31)))
                 x[where] = rng.permutation(centers)

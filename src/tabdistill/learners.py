@@ -250,6 +250,16 @@ def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
                         present.astype(np.int32), n_classes)
 
 
+def kmeans_centers(rows: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``k`` k-means centroids of ``rows`` (one seeded run), on one thread as every
+    scikit-learn fit here: the centroids (sums of floats) must not depend on how many cores
+    the process may use (a pinned bench worker has one)."""
+    from sklearn.cluster import KMeans
+
+    with threadpool_limits(1):
+        return KMeans(k, n_init=1, random_state=seed).fit(rows).cluster_centers_
+
+
 def fit_distilled(learner: str | Learner, distilled, *, restart: int = 0, seed: int = 0,
                   strategy="raw", soft: bool = True):
     """A learner trained on one restart of a distilled set (see the module doc for how);

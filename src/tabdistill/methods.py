@@ -59,7 +59,7 @@ from .distill import DistilledData
 from .domain import Domain
 from .errors import TabdistillError
 from .kip import KipConfig, kip_rows
-from .learners import parse_learner
+from .learners import kmeans_centers, parse_learner
 
 WANG_MAX_STEPS = 10
 
@@ -132,17 +132,6 @@ def balanced_subset(X, y, per_class: int, n_classes: int, seed: int):
         rng.permutation(np.flatnonzero(y == c))[:per_class] for c in range(n_classes)
     ])
     return X[idx], y[idx]
-
-
-def kmeans_centers(rows: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """``k`` k-means centroids of ``rows`` (one seeded run), on one thread: the centroids (sums
-    of floats) must not depend on how many cores the process may use (a pinned bench worker
-    has one)."""
-    from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        return KMeans(k, n_init=1, random_state=seed).fit(rows).cluster_centers_
 
 
 def kmeans_centroids(X, y, per_class: int, n_classes: int, seed: int):
