@@ -131,6 +131,17 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
 
 
+def test_validation_hits_are_what_the_choice_scores(wine):
+    from tabdistill.methods import AUTO_CANDIDATES, choose_method, validation_hits
+    from tabdistill.stats import balanced_accuracy
+
+    y, hits = validation_hits(wine, 2, 3, ("mlp2",), ["knn", "logreg"])
+    assert list(hits) == list(AUTO_CANDIDATES)
+    assert all(h.shape == (2, len(y)) and h.dtype == bool for h in hits.values())
+    choice = choose_method(wine, 2, 3, ("mlp2",), ["knn", "logreg"])
+    assert choice["validation"] == {n: balanced_accuracy(y, h) for n, h in hits.items()}
+
+
 def test_auto_passes_over_a_preferred_candidate_that_the_same_rows_show_worse():
     from tabdistill.methods import AUTO_MARGIN, first_within_error
 

@@ -283,10 +283,19 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
     preference (the stronger methods on the development suite first) decides near-ties, but a
     candidate that the rows themselves show worse does not win. Returns
     ``{"method": name, "validation": {name: score}, "error": {name: paired error}}``."""
+    return first_within_error(*validation_hits(dataset, rows_per_class, seed, nets, learners,
+                                               candidates))
+
+
+def validation_hits(dataset: Dataset, rows_per_class: int, seed: int, nets, learners,
+                    candidates: Sequence[str] = AUTO_CANDIDATES) -> tuple[np.ndarray, dict]:
+    """What :func:`choose_method` scores: ``(y_val, hits)``, the validation part's labels and,
+    per candidate in order, ``hits[name] [learners, rows]``, whether ``learners`` trained on
+    its set (made from the rest of the train part) predict each validation row right."""
     X_fit, X_val, y_fit, y_val = validation_split(dataset.X_train, dataset.y_train,
                                                   AUTO_VALIDATION, seed)
     part = dataclasses.replace(dataset, X_train=X_fit, y_train=y_fit, X_test=X_val, y_test=y_val)
-    hits = {}  # hits[name][learner, row]: the prediction of the validation row is right
+    hits = {}
     for name in candidates:
         method = METHODS[name]
         per_learner = []
@@ -296,7 +305,7 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
             model = made.fit(learner, part.n_classes, seed=seed)
             per_learner.append(model.predict(X_val) == y_val)
         hits[name] = np.array(per_learner)
-    return first_within_error(y_val, hits)
+    return y_val, hits
 
 
 def first_within_error(y, hits: dict) -> dict:

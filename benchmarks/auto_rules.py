@@ -1,0 +1,172 @@
+"""Scores rules for ``auto``'s choice on a bench directory that holds every candidate's cells.
+
+``auto`` chooses, per learner, among its candidates on a validation part of the train part
+(``tabdistill.methods.choose_method``). With each candidate's own test cells at hand (a
+``tabdistill bench`` run whose ``--methods`` lists them all, at the same restarts), a choice
+rule can be scored on the whole suite exactly as ``bench`` would score ``auto`` under it: the
+chosen candidate's cells are ``auto``'s. This script computes what the choice sees, each
+candidate's right and wrong predictions of the validation rows
+(``methods.validation_hits``, as ``auto`` makes them: seed ``--seed``, on ``auto_part``'s
+rows), keeps them in ``DIR/auto-hits/`` (a rerun reads them), and prints per budget and rule
+on how many tables each learner's chosen set is at least the better of ``random`` and
+``kmeans`` on the test part (mean over restarts), with the mean difference.
+
+    tabdistill bench TABLES --target label --rows-per-class 1,10,50 --learners \\
+        mlp2,logreg,knn,rf,hgb --methods full,random,kmeans,teacher,search,kip,random-balanced \\
+        --restarts 3 --workers 2 --out DIR
+    python benchmarks/auto_rules.py DIR TABLES --target label [--workers 2] [--out FILE]
+
+The rules (``RULES``) are the ones measured when ``auto``'s rule was chosen; the first is
+``auto``'s own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from tabdistill import methods
+from tabdistill.bench.suite import tables_from_args
+from tabdistill.learners import parse_learner
+from tabdistill.stats import balanced_accuracy, balanced_accuracy_difference_se
+
+LEARNERS = "mlp2,logreg,knn,rf,hgb"
+NETS = ("mlp2",)  # bench's default internal nets
+
+
+def first_within(y, hits: dict, margin) -> str:
+    """The first candidate whose score is within ``margin(name, top)`` of the best."""
+    scores = {name: balanced_accuracy(y, h) for name, h in hits.items()}
+    top = max(scores, key=scores.__getitem__)
+    return next(n for n in hits if scores[n] >= scores[top] - margin(n, top))
+
+
+def paired(times: float):
+    def rule(y, hits, learner, rows_per_class):
+        return first_within(y, hits, lambda n, top: max(
+            methods.AUTO_MARGIN, times * balanced_accuracy_difference_se(y, hits[n], hits[top])))
+    return rule
+
+
+def unpaired(y, hits, learner, rows_per_class):
+    return first_within(y, hits, lambda n, top: max(methods.AUTO_MARGIN, 0.5 / np.sqrt(len(y))))
+
+
+def fixed(margin: float):
+    return lambda y, hits, learner, rows_per_class: first_within(y, hits, lambda n, t: margin)
+
+
+def teacher_first_for_nets(y, hits, learner, rows_per_class):
+    if parse_learner(learner).is_net and rows_per_class >= 3:
+        hits = {"teacher": hits["teacher"], **hits}
+    return methods.first_within_error(y, hits)["method"]
+
+
+RULES = {
+    "paired error (auto's rule)": lambda y, hits, *_: methods.first_within_error(y, hits)["method"],
+    "best score, no margin": fixed(0.0),
+    "paired error x 0.5": paired(0.5),
+    "paired error x 2": paired(2.0),
+    "unpaired error 0.5 / sqrt(rows)": unpaired,
+    "fixed margin 0.02": fixed(0.02),
+    "paired error, teacher first for nets at >= 3 rows per class": teacher_first_for_nets,
+}
+
+
+def hits_for(job) -> dict:
+    """``{learner: (y_val, {candidate: hits})}`` for one (table, budget), as ``auto`` sees it."""
+    table, rows_per_class, seed, learners, path = job
+    if path.exists():
+        saved = np.load(path)
+        if all(f"{lr}|y" in saved for lr in learners):
+            return {lr: (saved[f"{lr}|y"],
+                         {c: saved[f"{lr}|{c}"] for c in methods.AUTO_CANDIDATES})
+                    for lr in learners}
+    part = methods.auto_part(table.load(), seed)
+    found = {lr: methods.validation_hits(part, rows_per_class, seed, NETS, [parse_learner(lr)])
+             for lr in learners}
+    arrays = {f"{lr}|y": y for lr, (y, _) in found.items()}
+    arrays |= {f"{lr}|{c}": h for lr, (_, hits) in found.items() for c, h in hits.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    return found
+
+
+def read_cells(bench_dir: Path, seed: int) -> tuple[dict, dict]:
+    """``({(table, budget, method, learner): mean test balanced accuracy over restarts},
+    {(table, budget, learner): the candidate auto's own cells chose})``, from the cells of the
+    methods' present versions (a directory may hold older ones too)."""
+    runs, chosen = {}, {}
+    for path in bench_dir.glob("cells/*/*/*.json"):
+        cell = json.loads(path.read_text())
+        key = cell["key"]
+        if key["seed"] != seed or key["method_version"] != methods.METHODS[key["method"]].version:
+            continue
+        for learner, score in cell["learners"].items():
+            key = (cell["dataset"], cell["rows_per_class"], cell["method"], learner)
+            runs.setdefault(key, {})[cell["restart"]] = score["balanced_accuracy"]
+            if "chosen" in score:
+                chosen[key[0], key[1], learner] = score["chosen"]
+    means = {key: float(np.mean(list(by_restart.values()))) for key, by_restart in runs.items()}
+    return means, chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench_dir", type=Path)
+    parser.add_argument("tables", nargs="+")
+    parser.add_argument("--target")
+    parser.add_argument("--rows-per-class", default="1,10,50")
+    parser.add_argument("--learners", default=LEARNERS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="also write the tables (markdown) here")
+    args = parser.parse_args()
+    budgets = [int(b) for b in args.rows_per_class.split(",")]
+    learners = args.learners.split(",")
+    tables = tables_from_args(args.tables, args.target)
+    scores, auto_chose = read_cells(args.bench_dir, args.seed)
+    hits_dir = args.bench_dir / "auto-hits"
+    jobs = [(t, b, args.seed, learners, hits_dir / f"{t.name}-{b}-{args.seed}.npz")
+            for b in budgets for t in tables]
+    with ProcessPoolExecutor(args.workers) as pool:
+        seen = dict(zip([(t.name, b) for t, b, *_ in jobs], pool.map(hits_for, jobs),
+                        strict=True))
+    # A check that the hits are what auto saw: its own cells, where the directory has them
+    # (several versions of auto may be there), chose what auto's rule chooses from the hits.
+    agree = [auto_chose[t.name, b, lr] == RULES["paired error (auto's rule)"](
+        *seen[t.name, b][lr], lr, b) for t in tables for b in budgets for lr in learners
+        if (t.name, b, lr) in auto_chose]
+    lines = [f"`auto`'s own cells in {args.bench_dir}: {sum(agree)} of {len(agree)} chose what "
+             "its rule chooses from these validation hits.", ""]
+    for b in budgets:
+        lines += [f"### {b} row(s) per class: tables where the chosen set is >= the better of "
+                  f"random and kmeans (of {len(tables)}), mean difference", "",
+                  "| rule | " + " | ".join(learners) + " | > 0.005 |",
+                  "|---" * (len(learners) + 2) + "|"]
+        for name, rule in RULES.items():
+            cells, above = [], 0
+            for learner in learners:
+                diffs = []
+                for t in tables:
+                    y, hits = seen[t.name, b][learner]
+                    chosen = rule(y, hits, learner, b)
+                    ref = max(scores[t.name, b, m, learner] for m in ("random", "kmeans"))
+                    diffs.append(scores[t.name, b, chosen, learner] - ref)
+                diffs = np.array(diffs)
+                above += int(np.sum(diffs > 0.005))
+                cells.append(f"{np.sum(diffs >= 0)} ({diffs.mean():+.4f})")
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {above} |")
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
