@@ -221,6 +221,9 @@ def draw_figures(results: pd.DataFrame, summary: dict, folder: Path) -> list[tup
     spread = per_restart.std(ddof=1).fillna(0.0)
     tables, methods = summary["tables"], summary["methods"]
     colors = {meth: plt.cm.tab10(i) for i, meth in enumerate(methods)}
+    # The methods side by side around each budget (a small factor on the log axis), so that
+    # their error bars do not hide one another.
+    dodge = {meth: 1.06 ** (i - (len(methods) - 1) / 2) for i, meth in enumerate(methods)}
     for learner in summary["learners"]:
         cols = min(4, len(tables))
         rows = int(np.ceil(len(tables) / cols))
@@ -236,7 +239,7 @@ def draw_figures(results: pd.DataFrame, summary: dict, folder: Path) -> list[tup
                                     level=("dataset", "method", "learner"))
                 except KeyError:
                     continue
-                x = part.index.to_numpy()
+                x = part.index.to_numpy() * dodge[meth]
                 style = dict(ls="--", marker=None) if meth == "full" else dict(marker="o", ms=3)
                 ax.errorbar(x, part["balanced_accuracy"], yerr=err.reindex(part.index), capsize=2,
                             color=colors[meth], label=meth, lw=1.2, **style)
