@@ -35,7 +35,7 @@ from tabdistill.learners import parse_learner
 from tabdistill.stats import balanced_accuracy, balanced_accuracy_difference_se
 
 LEARNERS = "mlp2,logreg,knn,rf,hgb"
-NETS = ("mlp2",)  # bench's default internal nets
+NETS = ("mlp2",)  # bench's internal nets; no candidate of auto uses them
 
 
 def first_within(y, hits: dict, margin) -> str:
