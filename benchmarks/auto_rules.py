@@ -131,7 +131,8 @@ def main() -> None:
     tables = tables_from_args(args.tables, args.target)
     scores, auto_chose = read_cells(args.bench_dir, args.seed)
     hits_dir = args.bench_dir / "auto-hits"
-    jobs = [(t, b, args.seed, learners, hits_dir / f"{t.name}-{b}-{args.seed}.npz")
+    version = methods.METHODS["auto"].version  # the hits change with auto's version
+    jobs = [(t, b, args.seed, learners, hits_dir / f"{t.name}-{b}-{args.seed}-v{version}.npz")
             for b in budgets for t in tables]
     with ProcessPoolExecutor(args.workers) as pool:
         seen = dict(zip([(t.name, b) for t, b, *_ in jobs], pool.map(hits_for, jobs),

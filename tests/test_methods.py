@@ -137,9 +137,33 @@ def test_validation_hits_are_what_the_choice_scores(wine):
 
     y, hits = validation_hits(wine, 2, 3, ("mlp2",), ["knn", "logreg"])
     assert list(hits) == list(AUTO_CANDIDATES)
-    assert all(h.shape == (2, len(y)) and h.dtype == bool for h in hits.values())
+    assert all(h.shape == (2, len(y)) for h in hits.values())
     choice = choose_method(wine, 2, 3, ("mlp2",), ["knn", "logreg"])
     assert choice["validation"] == {n: balanced_accuracy(y, h) for n, h in hits.items()}
+
+
+def test_a_random_candidate_is_scored_over_several_draws(wine):
+    from dataclasses import replace
+
+    from tabdistill.methods import (
+        AUTO_DRAWN,
+        AUTO_DRAWS,
+        AUTO_VALIDATION,
+        METHODS,
+        validation_hits,
+        validation_split,
+    )
+
+    y, hits = validation_hits(wine, 2, 3, ("mlp2",), ["knn"])
+    X_fit, X_val, y_fit, y_val = validation_split(wine.X_train, wine.y_train, AUTO_VALIDATION, 3)
+    part = replace(wine, X_train=X_fit, y_train=y_fit, X_test=X_val, y_test=y_val)
+    for name in ("kmeans", *AUTO_DRAWN):
+        draws = AUTO_DRAWS if name in AUTO_DRAWN else 1
+        sets = METHODS[name].sets(part, 2, list(range(draws)), 3, ("mlp2",))
+        right = [s.fit("knn", part.n_classes, seed=3).predict(X_val) == y_val for s in sets]
+        np.testing.assert_array_equal(hits[name][0], np.mean(right, axis=0))
+    # Draws differ, so some row is right for some draws only: a share, not a 0 or 1.
+    assert any(((0 < hits[n]) & (hits[n] < 1)).any() for n in AUTO_DRAWN)
 
 
 def test_auto_passes_over_a_preferred_candidate_that_the_same_rows_show_worse():

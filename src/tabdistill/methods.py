@@ -265,6 +265,11 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
 
 AUTO_CANDIDATES = ("search", "kip", "teacher", "kmeans", "random-balanced",
                    "random")  # by preference
+# Candidates whose set is a plain random draw, and how many draws score each of them: one
+# draw's score is mostly that draw's luck, which the set auto then makes (a new draw) does not
+# share, so a lucky draw would win the choice and lose on new rows.
+AUTO_DRAWN = ("random-balanced", "random")
+AUTO_DRAWS = 5
 AUTO_VALIDATION = 0.25  # share of the train part the choice is scored on
 AUTO_MARGIN = 0.01  # the least margin by which a later candidate must score higher
 # The most train rows auto works on. More rows move k-means centroids and validation scores
@@ -277,7 +282,8 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
                   candidates: Sequence[str] = AUTO_CANDIDATES) -> dict:
     """The ``auto`` choice: each candidate makes a set from the train part less a validation
     part (:data:`AUTO_VALIDATION`, stratified) and is scored by the mean balanced accuracy of
-    ``learners`` on the validation part. The first candidate whose score is within one paired
+    ``learners`` on the validation part (a plain random candidate by its mean over
+    :data:`AUTO_DRAWS` draws). The first candidate whose score is within one paired
     standard error of the best score (the error of the difference on the same rows, at least
     :data:`AUTO_MARGIN`) wins: a score on a small validation part is noisy, so the order of
     preference (the stronger methods on the development suite first) decides near-ties, but a
@@ -291,19 +297,22 @@ def validation_hits(dataset: Dataset, rows_per_class: int, seed: int, nets, lear
                     candidates: Sequence[str] = AUTO_CANDIDATES) -> tuple[np.ndarray, dict]:
     """What :func:`choose_method` scores: ``(y_val, hits)``, the validation part's labels and,
     per candidate in order, ``hits[name] [learners, rows]``, whether ``learners`` trained on
-    its set (made from the rest of the train part) predict each validation row right."""
+    its set (made from the rest of the train part) predict each validation row right: 0 or 1,
+    or for the candidates of :data:`AUTO_DRAWN` the share of :data:`AUTO_DRAWS` draws that do."""
     X_fit, X_val, y_fit, y_val = validation_split(dataset.X_train, dataset.y_train,
                                                   AUTO_VALIDATION, seed)
     part = dataclasses.replace(dataset, X_train=X_fit, y_train=y_fit, X_test=X_val, y_test=y_val)
     hits = {}
     for name in candidates:
         method = METHODS[name]
+        draws = list(range(AUTO_DRAWS if name in AUTO_DRAWN else 1))  # draw r: seed + r
         per_learner = []
         for learner in learners:
             if method.per_learner or not per_learner:
-                made = method.sets(part, rows_per_class, [0], seed, nets, learner)[0]
-            model = made.fit(learner, part.n_classes, seed=seed)
-            per_learner.append(model.predict(X_val) == y_val)
+                made = method.sets(part, rows_per_class, draws, seed, nets, learner)
+            right = [m.fit(learner, part.n_classes, seed=seed).predict(X_val) == y_val
+                     for m in made]
+            per_learner.append(np.mean(right, axis=0))
         hits[name] = np.array(per_learner)
     return y_val, hits
 
@@ -497,7 +506,7 @@ METHODS = {
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=8),
+               "chosen on a validation part of the train part", per_learner=True, version=9),
     )
 }
 
