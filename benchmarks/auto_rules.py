@@ -17,7 +17,8 @@ on how many tables each learner's chosen set is at least the better of ``random`
     python benchmarks/auto_rules.py DIR TABLES --target label [--workers 2] [--out FILE]
 
 The rules (``RULES``) are the ones measured when ``auto``'s rule was chosen; the first is
-``auto``'s own.
+``auto``'s own; the others but the last two keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
+fixed order, as version 9 did.
 """
 
 from __future__ import annotations
@@ -60,20 +61,33 @@ def fixed(margin: float):
     return lambda y, hits, learner, rows_per_class: first_within(y, hits, lambda n, t: margin)
 
 
-def teacher_first_for_nets(y, hits, learner, rows_per_class):
-    if parse_learner(learner).is_net and rows_per_class >= 3:
-        hits = {"teacher": hits["teacher"], **hits}
-    return methods.first_within_error(y, hits)["method"]
+def teacher_first(names: tuple, least_rows: int):
+    """Version 9's rule with ``teacher`` first for ``names`` from ``least_rows`` on."""
+    def rule(y, hits, learner, rows_per_class):
+        if parse_learner(learner).name in names and rows_per_class >= least_rows:
+            hits = {"teacher": hits["teacher"], **hits}
+        return methods.first_within_error(y, hits)["method"]
+    return rule
 
 
+def autos_rule(y, hits, learner, rows_per_class):
+    order = methods.auto_candidates(learner, rows_per_class)
+    return methods.first_within_error(y, {name: hits[name] for name in order})["method"]
+
+
+AUTOS_RULE = "paired error, auto's order (auto's rule)"
 RULES = {
-    "paired error (auto's rule)": lambda y, hits, *_: methods.first_within_error(y, hits)["method"],
+    AUTOS_RULE: autos_rule,
+    "paired error, fixed order (version 9's rule)":
+        lambda y, hits, *_: methods.first_within_error(y, hits)["method"],
     "best score, no margin": fixed(0.0),
     "paired error x 0.5": paired(0.5),
     "paired error x 2": paired(2.0),
     "unpaired error 0.5 / sqrt(rows)": unpaired,
     "fixed margin 0.02": fixed(0.02),
-    "paired error, teacher first for nets at >= 3 rows per class": teacher_first_for_nets,
+    "paired error, teacher first for nets at >= 3 rows per class": teacher_first(("mlp2",), 3),
+    "paired error, teacher first for mlp2, logreg, hgb at >= 10":
+        teacher_first(("mlp2", "logreg", "hgb"), 10),
 }
 
 
@@ -139,7 +153,7 @@ def main() -> None:
                         strict=True))
     # A check that the hits are what auto saw: its own cells, where the directory has them
     # (several versions of auto may be there), chose what auto's rule chooses from the hits.
-    agree = [auto_chose[t.name, b, lr] == RULES["paired error (auto's rule)"](
+    agree = [auto_chose[t.name, b, lr] == RULES[AUTOS_RULE](
         *seen[t.name, b][lr], lr, b) for t in tables for b in budgets for lr in learners
         if (t.name, b, lr) in auto_chose]
     lines = [f"`auto`'s own cells in {args.bench_dir}: {sum(agree)} of {len(agree)} chose what "

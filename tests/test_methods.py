@@ -131,6 +131,26 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
 
 
+def test_auto_prefers_the_teacher_for_log_loss_learners_from_ten_rows_per_class(wine):
+    from tabdistill.methods import AUTO_CANDIDATES, AUTO_MARGIN, AUTO_TEACHER_FROM, auto_candidates
+
+    for learner in ("mlp2", "mlp:16x2:tanh", "logreg"):
+        assert auto_candidates(learner, AUTO_TEACHER_FROM)[0] == "teacher"
+        assert auto_candidates(learner, AUTO_TEACHER_FROM - 1) == list(AUTO_CANDIDATES)
+    for learner in ("knn", "rf", "hgb"):
+        assert auto_candidates(learner, 50) == list(AUTO_CANDIDATES)
+    assert sorted(auto_candidates("mlp2", 50)) == sorted(AUTO_CANDIDATES)
+    assert auto_candidates(None, 50) == ["kmeans", "random-balanced", "random"]
+    # The choice follows that order: the first candidate within its error of the best.
+    from tabdistill.methods import auto_choice
+
+    choice = auto_choice(wine, 10, 0, ("mlp2",), "logreg")
+    scores, errors = choice["validation"], choice["error"]
+    top = max(scores.values())
+    assert choice["method"] == next(m for m in auto_candidates("logreg", 10)
+                                    if scores[m] >= top - max(AUTO_MARGIN, errors[m]))
+
+
 def test_validation_hits_are_what_the_choice_scores(wine):
     from tabdistill.methods import AUTO_CANDIDATES, choose_method, validation_hits
     from tabdistill.stats import balanced_accuracy
@@ -240,7 +260,9 @@ def test_teacher_labels_centroids_with_the_learners_probabilities(table, tmp_pat
         np.testing.assert_array_equal(made.X, rows)
         np.testing.assert_array_equal(made.y, labels)
         teacher = fit("logreg", ds.X_train, ds.y_train, k, seed=2 + r)
-        np.testing.assert_allclose(made.proba, teacher.predict_proba(rows))
+        share = np.bincount(ds.y_train) / len(ds.y_train)
+        balanced = teacher.predict_proba(rows) / share
+        np.testing.assert_allclose(made.proba, balanced / balanced.sum(1, keepdims=True))
     # Through the directory (a binary target is one column), the same soft labels, the same
     # models as trained on the set itself.
     distilled, _ = make_distilled(ds, "teacher", 3, restarts=2, seed=2, learner="logreg")
@@ -253,6 +275,17 @@ def test_teacher_labels_centroids_with_the_learners_probabilities(table, tmp_pat
         np.testing.assert_array_equal(
             fit_distilled(learner, again, restart=1, seed=4).predict(ds.X_test),
             sets[1].fit(learner, k, seed=4).predict(ds.X_test))
+
+
+def test_teacher_labels_are_those_of_equally_frequent_classes():
+    from tabdistill.methods import balanced_proba
+
+    y = np.array([0] * 80 + [1] * 15 + [2] * 5)
+    # A model that knows only the classes' shares says nothing once they are taken out.
+    np.testing.assert_allclose(balanced_proba(np.tile([0.8, 0.15, 0.05], (4, 1)), y), 1 / 3)
+    # A row the model thinks as likely minority as majority is the minority's, 16 to 1.
+    out = balanced_proba(np.array([[0.5, 0.0, 0.5]]), y)
+    np.testing.assert_allclose(out, [[1 / 17, 0, 16 / 17]])
 
 
 def test_a_teacher_set_weighs_as_the_train_part_so_logreg_learns_the_teacher(wine, tmp_path):

@@ -27,12 +27,15 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   centroid: moving the rows did not pay for them on the validation halves, real rows did.
 * ``teacher``: for each learner its own set: per-class k-means centroids labelled by a
   teacher, the learner trained on the whole train part, with its class probabilities (soft
-  labels; see :mod:`.learners` for how each learner takes them). Knowledge distillation into
-  the set: the labels carry the full model's view of each centroid's neighbourhood. For
+  labels; see :mod:`.learners` for how each learner takes them) as if the classes were equally
+  frequent (:func:`balanced_proba`). Knowledge distillation into the set: the labels carry
+  the full model's view of each centroid's neighbourhood, not the table's class imbalance. For
   learners that take row weights, each row weighs train rows / set rows, so that the set
   weighs as much as the train part.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
-  (see :func:`choose_method`), for one learner, or for all the default learners at once (then
+  (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
+  ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on),
+  for one learner, or for all the default learners at once (then
   among the methods not tuned to one learner); then makes the chosen method's set from the
   whole train part. A train part of more than :data:`AUTO_ROWS` rows is sampled down to that
   (stratified) first.
@@ -244,6 +247,16 @@ def _search(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None
             for r in restarts]
 
 
+def balanced_proba(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Class probabilities of a model trained on labels ``y`` as if its classes had been
+    equally frequent (each divided by its class's share of ``y``, then normalised): the
+    headline metric weighs every class alike, and a set of so many rows per class is
+    balanced, so its labels must not carry the table's imbalance."""
+    share = np.maximum(np.bincount(y, minlength=proba.shape[1]), 1) / len(y)
+    balanced = proba / share
+    return balanced / balanced.sum(axis=1, keepdims=True)
+
+
 def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
     del nets  # The labels are made by ``learner``, whatever it is.
     if learner is None:
@@ -258,7 +271,8 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
         teacher = fit(learner, X, y, n_classes, seed=seed + r)
         # The set weighs as much as the train part: a regularised learner (logreg) then learns
         # the teacher itself from enough centroids, not a more shrunken model.
-        sets.append(ReducedSet(rows, labels, proba=teacher.predict_proba(rows),
+        proba = balanced_proba(teacher.predict_proba(rows), y)
+        sets.append(ReducedSet(rows, labels, proba=proba,
                                weight=len(y) / len(rows)))
     return sets
 
@@ -270,6 +284,12 @@ AUTO_CANDIDATES = ("search", "kip", "teacher", "kmeans", "random-balanced",
 # share, so a lucky draw would win the choice and lose on new rows.
 AUTO_DRAWN = ("random-balanced", "random")
 AUTO_DRAWS = 5
+# Learners fitted by log-loss (the nets and logreg) take ``teacher``'s soft labels as targets:
+# from this many rows per class on, the centroids spread over the classes' boundaries, the
+# labels there carry the full-data model, and ``teacher`` comes first for them. Below it the
+# centroids sit near the class means, where the labels say little (measured in
+# docs/auto-choice.md, version 10).
+AUTO_TEACHER_FROM = 10
 AUTO_VALIDATION = 0.25  # share of the train part the choice is scored on
 AUTO_MARGIN = 0.01  # the least margin by which a later candidate must score higher
 # The most train rows auto works on. More rows move k-means centroids and validation scores
@@ -341,13 +361,24 @@ def auto_part(dataset: Dataset, seed: int) -> Dataset:
     return dataclasses.replace(dataset, X_train=X, y_train=y)
 
 
+def auto_candidates(learner, rows_per_class: int) -> list[str]:
+    """:data:`AUTO_CANDIDATES` in ``auto``'s order of preference for ``learner`` (``None``:
+    every default learner at once, then only the methods not tuned to one learner)."""
+    if learner is None:
+        return [c for c in AUTO_CANDIDATES if not METHODS[c].per_learner]
+    parsed = parse_learner(learner)
+    if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
+        return ["teacher", *(c for c in AUTO_CANDIDATES if c != "teacher")]
+    return list(AUTO_CANDIDATES)
+
+
 def auto_choice(dataset: Dataset, rows_per_class: int, seed: int, nets, learner=None) -> dict:
     """``auto``'s choice for ``learner`` (or for all the default learners: then among the
     methods that are not tuned to one), on ``auto_part(dataset, seed)``."""
     from .learners import DEFAULT_LEARNERS
 
     learners = [learner] if learner is not None else list(DEFAULT_LEARNERS)
-    candidates = [c for c in AUTO_CANDIDATES if learner is not None or not METHODS[c].per_learner]
+    candidates = auto_candidates(learner, rows_per_class)
     return choose_method(auto_part(dataset, seed), rows_per_class, seed, nets, learners,
                          candidates)
 
@@ -501,12 +532,12 @@ METHODS = {
                per_learner=True),
         Method("teacher", "distillation", _teacher,
                "per-class k-means centroids with soft labels from a teacher: the learner "
-               "trained on the whole train part", per_learner=True, version=2),
+               "trained on the whole train part", per_learner=True, version=3),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=9),
+               "chosen on a validation part of the train part", per_learner=True, version=10),
     )
 }
 
