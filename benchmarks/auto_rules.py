@@ -75,6 +75,13 @@ def autos_rule(y, hits, learner, rows_per_class):
     return methods.first_within_error(y, {name: hits[name] for name in order})["method"]
 
 
+def kip_first_at_one_row(y, hits, learner, rows_per_class):
+    order = methods.auto_candidates(learner, rows_per_class)
+    if parse_learner(learner).is_net and rows_per_class == 1:
+        order = ["kip", *(name for name in order if name != "kip")]
+    return methods.first_within_error(y, {name: hits[name] for name in order})["method"]
+
+
 AUTOS_RULE = "paired error, auto's order (auto's rule)"
 RULES = {
     AUTOS_RULE: autos_rule,
@@ -88,6 +95,7 @@ RULES = {
     "paired error, teacher first for nets at >= 3 rows per class": teacher_first(("mlp2",), 3),
     "paired error, teacher first for mlp2, logreg, hgb at >= 10":
         teacher_first(("mlp2", "logreg", "hgb"), 10),
+    "auto's rule, kip first for mlp2 at 1 row per class": kip_first_at_one_row,
 }
 
 
