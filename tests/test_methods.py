@@ -132,7 +132,13 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
 
 
 def test_auto_prefers_the_teacher_for_log_loss_learners_from_ten_rows_per_class(wine):
-    from tabdistill.methods import AUTO_CANDIDATES, AUTO_MARGIN, AUTO_TEACHER_FROM, auto_candidates
+    from tabdistill.methods import (
+        AUTO_CANDIDATES,
+        AUTO_MARGIN,
+        AUTO_TEACHER_FROM,
+        auto_candidates,
+        auto_choice,
+    )
 
     for learner in ("mlp2", "mlp:16x2:tanh", "logreg"):
         assert auto_candidates(learner, AUTO_TEACHER_FROM)[0] == "teacher"
@@ -142,8 +148,6 @@ def test_auto_prefers_the_teacher_for_log_loss_learners_from_ten_rows_per_class(
     assert sorted(auto_candidates("mlp2", 50)) == sorted(AUTO_CANDIDATES)
     assert auto_candidates(None, 50) == ["kmeans", "random-balanced", "random"]
     # The choice follows that order: the first candidate within its error of the best.
-    from tabdistill.methods import auto_choice
-
     choice = auto_choice(wine, 10, 0, ("mlp2",), "logreg")
     scores, errors = choice["validation"], choice["error"]
     top = max(scores.values())

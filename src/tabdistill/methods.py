@@ -272,8 +272,7 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
         # The set weighs as much as the train part: a regularised learner (logreg) then learns
         # the teacher itself from enough centroids, not a more shrunken model.
         proba = balanced_proba(teacher.predict_proba(rows), y)
-        sets.append(ReducedSet(rows, labels, proba=proba,
-                               weight=len(y) / len(rows)))
+        sets.append(ReducedSet(rows, labels, proba=proba, weight=len(y) / len(rows)))
     return sets
 
 
