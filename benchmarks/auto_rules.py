@@ -61,32 +61,41 @@ def fixed(margin: float):
     return lambda y, hits, learner, rows_per_class: first_within(y, hits, lambda n, t: margin)
 
 
+def paired_in_order(y, hits: dict, order) -> str:
+    """``auto``'s paired-error rule over the candidates in ``order``."""
+    return methods.first_within_error(y, {name: hits[name] for name in order})["method"]
+
+
+def moved_first(name: str, order) -> list:
+    return [name, *(other for other in order if other != name)]
+
+
 def teacher_first(names: tuple, least_rows: int):
     """Version 9's rule with ``teacher`` first for ``names`` from ``least_rows`` on."""
     def rule(y, hits, learner, rows_per_class):
+        order = list(methods.AUTO_CANDIDATES)
         if parse_learner(learner).name in names and rows_per_class >= least_rows:
-            hits = {"teacher": hits["teacher"], **hits}
-        return methods.first_within_error(y, hits)["method"]
+            order = moved_first("teacher", order)
+        return paired_in_order(y, hits, order)
     return rule
 
 
 def autos_rule(y, hits, learner, rows_per_class):
-    order = methods.auto_candidates(learner, rows_per_class)
-    return methods.first_within_error(y, {name: hits[name] for name in order})["method"]
+    return paired_in_order(y, hits, methods.auto_candidates(learner, rows_per_class))
 
 
 def kip_first_at_one_row(y, hits, learner, rows_per_class):
     order = methods.auto_candidates(learner, rows_per_class)
     if parse_learner(learner).is_net and rows_per_class == 1:
-        order = ["kip", *(name for name in order if name != "kip")]
-    return methods.first_within_error(y, {name: hits[name] for name in order})["method"]
+        order = moved_first("kip", order)
+    return paired_in_order(y, hits, order)
 
 
 AUTOS_RULE = "paired error, auto's order (auto's rule)"
 RULES = {
     AUTOS_RULE: autos_rule,
     "paired error, fixed order (version 9's rule)":
-        lambda y, hits, *_: methods.first_within_error(y, hits)["method"],
+        lambda y, hits, *_: paired_in_order(y, hits, methods.AUTO_CANDIDATES),
     "best score, no margin": fixed(0.0),
     "paired error x 0.5": paired(0.5),
     "paired error x 2": paired(2.0),

@@ -35,10 +35,9 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
   ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on),
-  for one learner, or for all the default learners at once (then
-  among the methods not tuned to one learner); then makes the chosen method's set from the
-  whole train part. A train part of more than :data:`AUTO_ROWS` rows is sampled down to that
-  (stratified) first.
+  for one learner, or for all the default learners at once (then among the methods not tuned
+  to one learner); then makes the chosen method's set from the whole train part. A train
+  part of more than :data:`AUTO_ROWS` rows is sampled down to that (stratified) first.
 * ``wang``: the paper's distillation (Wang et al. 2018, as studied by Medvedev & D'yakonov):
   ``steps`` synthetic batches of ``per_class`` rows of each class with ``steps x per_class =
   rows_per_class`` (``steps`` the largest divisor of the budget up to 10), 3 internal epochs, 3
