@@ -47,6 +47,20 @@ def test_kmeans_centroids_do_not_depend_on_the_threads_allowed():
     np.testing.assert_array_equal(sets[0], sets[1])
 
 
+def test_knn_on_one_row_per_class_is_nearest_neighbour_not_a_tied_vote():
+    # With 5 neighbours (or every row) on one row per class the vote ties everywhere and
+    # predicts one class whatever the rows; on one row per class knn is 1-NN.
+    rows = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]], np.float32)
+    labels = np.array([2, 0, 1], np.int32)
+    near = rows + np.float32(0.5)
+    np.testing.assert_array_equal(fit("knn", rows, labels, 3).predict(near), labels)
+    # From 5 rows per class on, the vote of 5 stands: one mislabelled row among 5 is outvoted.
+    X = np.repeat(rows, 5, axis=0) + np.linspace(0, 0.1, 15, dtype=np.float32)[:, None]
+    y = np.repeat(labels, 5)
+    y[0] = 0
+    np.testing.assert_array_equal(fit("knn", X, y, 3).predict(X[:1]), [2])
+
+
 def test_search_improves_its_validation_score_with_rows_of_its_pool(wine):
     X, y = wine.X_train, wine.y_train
     rows, labels, best = search_rows(X, y, "knn", wine.n_classes, 3, seed=5, proposals=30)

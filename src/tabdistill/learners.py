@@ -14,8 +14,8 @@ How each is trained:
   the learners whose ``fit`` takes ``sample_weight`` (:data:`WEIGHTED_LEARNERS`) as weighted
   copies of each row, one per class (:func:`weighted_copies`); ``knn`` gets each row's most
   likely class; nets on plain rows train on them as targets (:func:`fit_soft`). Small sets
-  need two small-data rules, applied to every set alike: ``knn`` uses ``min(5, rows)``
-  neighbours and ``hgb`` leaves of at least ``min(20, max(2, rows // 20))`` rows (the default
+  need two small-data rules, applied to every set alike: ``knn`` uses ``min(5, rows per
+  class)`` neighbours (:func:`knn_neighbours`) and ``hgb`` leaves of at least ``min(20, max(2, rows // 20))`` rows (the default
   20 would make a 40-row set one leaf). A set that lacks some classes (a small random subset
   can) trains on the classes it has; a set of one class predicts it everywhere.
 * nets trained on a distilled set follow its learned schedule (the steps in order, each with
@@ -88,8 +88,19 @@ def parse_learners(spec: str | tuple | list) -> tuple[Learner, ...]:
 # ---- scikit-learn learners -------------------------------------------------------------
 
 
-def make_sklearn(name: str, n_rows: int, seed: int = 0):
-    """A fresh scikit-learn classifier for a training set of ``n_rows`` rows."""
+KNN_NEIGHBOURS = 5  # scikit-learn's default, kept for sets of at least 5 rows per class
+
+
+def knn_neighbours(n_rows: int, n_classes: int) -> int:
+    """Neighbours for ``knn`` on ``n_rows`` rows of ``n_classes`` classes: at most the rows per
+    class. On one row per class a vote of 5 (or of every row) ties everywhere and predicts one
+    class, whatever the rows; 1-NN there uses them."""
+    return max(1, min(KNN_NEIGHBOURS, n_rows // max(1, n_classes)))
+
+
+def make_sklearn(name: str, n_rows: int, seed: int = 0, n_classes: int = 1):
+    """A fresh scikit-learn classifier for a training set of ``n_rows`` rows of ``n_classes``
+    classes."""
     # scikit-learn is imported where it is used: a distillation needs none of it (about 1 s).
     if name == "logreg":
         from sklearn.linear_model import LogisticRegression
@@ -100,7 +111,7 @@ def make_sklearn(name: str, n_rows: int, seed: int = 0):
     if name == "knn":
         from sklearn.neighbors import KNeighborsClassifier
 
-        return KNeighborsClassifier(n_neighbors=max(1, min(5, n_rows)))
+        return KNeighborsClassifier(n_neighbors=knn_neighbours(n_rows, n_classes))
     if name == "rf":
         from sklearn.ensemble import RandomForestClassifier
 
@@ -236,7 +247,7 @@ def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
     present = np.unique(y)
     if len(present) == 1:
         return _Constant(int(present[0]), n_classes)
-    model = make_sklearn(learner.name, len(X), seed)
+    model = make_sklearn(learner.name, len(X), seed, len(present))
     weights = {}
     if sample_weight is not None:  # a pipeline passes it to its last step by name
         last = f"{model.steps[-1][0]}__" if hasattr(model, "steps") else ""

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import TabdistillError
 from ..io import atomic_write_text
-from ..learners import parse_learners
+from ..learners import KNN_NEIGHBOURS, parse_learners
 from ..methods import METHODS
 from .suite import Table
 
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PROTOCOL = 1  # bump when a change makes cached cells stale
+# knn's neighbours became at most the rows per class (1-NN on one row per class): that made
+# the cells of budgets below KNN_NEIGHBOURS stale, and only those; their keys say so.
+KNN_RULE = 2
 COLUMNS = ("dataset", "rows_per_class", "method", "learner", "restart", "accuracy",
            "balanced_accuracy", "n_rows", "n_train", "seconds_make", "seconds_fit", "chosen")
 
@@ -70,7 +73,9 @@ class Task:
                 "fingerprint": self.fingerprint, "rows_per_class": self.rows_per_class,
                 "method": self.method, "method_version": METHODS[self.method].version,
                 "restart": restart, "seed": g.seed,
-                "learners": list(g.learners), "nets": list(g.nets)}
+                "learners": list(g.learners), "nets": list(g.nets),
+                **({"knn_rule": KNN_RULE} if self.rows_per_class is not None
+                   and self.rows_per_class < KNN_NEIGHBOURS else {})}
 
     def path(self, restart: int) -> Path:
         digest = hashlib.sha256(json.dumps(self.key(restart), sort_keys=True).encode())
