@@ -74,6 +74,22 @@ def test_rows_stay_in_the_domain_and_the_objective_falls(mixed, head):
     assert objective(out) < 0.9 * objective(start)
 
 
+@pytest.mark.parametrize("neighbours", [3, 5])
+def test_the_smoothed_vote_of_k_neighbours_is_the_k_nn_vote_for_a_sharp_kernel(neighbours):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(2)
+    s, labels = rng.normal(size=(12, 3)), np.arange(12) % 3
+    x = rng.normal(size=(40, 3))
+    knn = KNeighborsClassifier(neighbours).fit(s, labels).predict_proba(x)
+    # The cross-entropy against one class at a time gives -log p(c | x) per row and class.
+    eye = jnp.eye(3)
+    log_p = [[-float(vote_loss(jnp.asarray(s), eye[labels], jnp.asarray(x[i : i + 1]),
+                               eye[c][None], 1e4, 0.0, neighbours)) for c in range(3)]
+             for i in range(len(x))]
+    np.testing.assert_allclose(np.exp(log_p), knn, atol=1e-3)
+
+
 def test_the_same_seed_gives_the_same_rows(mixed):
     X, y, k = mixed.X_train, mixed.y_train, mixed.n_classes
     domain = Domain.of(X, mixed.onehot_blocks)

@@ -10,7 +10,10 @@ the median squared distance between real rows times ``width``. Two objectives (`
   conjugate-gradient steps. A wide kernel: smooth boundaries, as nets and linear models draw.
 * ``vote``, prototypes for a soft nearest-neighbour classifier (learning vector quantisation
   with a softmax): ``p(c | x)`` is class ``c``'s share of ``K(x, S)``, and the loss is the
-  real rows' cross-entropy. A narrow kernel: the nearest rows decide, as in k-NN.
+  real rows' cross-entropy. A narrow kernel: the nearest rows decide, as in 1-NN. With
+  ``neighbours = k > 1`` the vote is k-NN's, smoothed: each row of ``S`` weighs
+  ``sigmoid(gamma (r - ||x - s||^2))``, where ``r`` lies halfway between the k-th and the
+  (k+1)-th nearest squared distance, i.e. about 1 for the k nearest rows and 0 for the others.
 
 The rows start at per-class k-means centroids, so the objective starts where k-means leaves
 it, and move by Adam on the gradient ``jax.grad`` gives; the whole loop is one ``lax.scan`` in
@@ -46,6 +49,7 @@ class KipConfig:
     reg: float = 1e-2  # ridge, relative to the kernel's diagonal (1 for RBF)
     width: float = 1.0  # kernel width, a multiple of the median squared distance
     head: str = "krr"  # "krr": kernel ridge regression; "vote": kernel-weighted class vote
+    neighbours: int = 1  # "vote": the k of the k-NN vote it smooths
 
 
 def sqdist(a, b):
@@ -70,13 +74,21 @@ def kip_loss(s, y_s, x_b, y_b, gamma, reg):
     return jnp.mean(jnp.sum((pred - y_b) ** 2, axis=1))
 
 
-def vote_loss(s, y_s, x_b, y_b, gamma, reg):
+def vote_loss(s, y_s, x_b, y_b, gamma, reg, neighbours: int = 1):
     """Cross-entropy of a kernel-weighted vote of the support's classes (a soft nearest
-    neighbour) at real rows ``x_b`` [B, d]; ``y_s``, ``y_b`` are one-hot."""
+    neighbour, or a soft vote of the ``neighbours`` nearest) at real rows ``x_b`` [B, d];
+    ``y_s``, ``y_b`` are one-hot."""
     del reg  # A vote solves nothing.
-    logits = -gamma * sqdist(x_b, s)  # [B, n]
-    top = lax.stop_gradient(logits.max(1, keepdims=True))
-    weights = jnp.exp(logits - top)  # [B, n], the nearest row's is 1
+    sq = sqdist(x_b, s)  # [B, n]
+    k = min(neighbours, s.shape[0] - 1)
+    if k > 1:
+        nearest = -lax.top_k(-sq, k + 1)[0]  # [B, k + 1], ascending
+        edge = lax.stop_gradient((nearest[:, k - 1] + nearest[:, k]) / 2)
+        weights = jax.nn.sigmoid(gamma * (edge[:, None] - sq))  # about 1 for the k nearest
+    else:
+        logits = -gamma * sq
+        top = lax.stop_gradient(logits.max(1, keepdims=True))
+        weights = jnp.exp(logits - top)  # [B, n], the nearest row's is 1
     # p(c | x): the class's share of the weights; a class too far to count gets no gradient.
     log_p = jnp.log(jnp.maximum(weights @ y_s, 1e-30)) - jnp.log(weights.sum(1, keepdims=True))
     return -jnp.mean(jnp.sum(y_b * log_p, axis=1))
@@ -87,14 +99,15 @@ def centred_targets(y, n_classes: int):
     return jax.nn.one_hot(y, n_classes) - 1.0 / n_classes
 
 
-@partial(jax.jit, static_argnames=("n_classes", "steps", "batch", "lr", "head"))
+@partial(jax.jit, static_argnames=("n_classes", "steps", "batch", "lr", "head", "neighbours"))
 def _optimise(u0, y_s, X, y, probs, domain, key, gamma, reg, *, n_classes, steps, batch, lr,
-              head):
+              head, neighbours):
     """Adam on ``u`` for ``steps`` batches; returns the final ``u`` and the loss per step."""
     if head == "krr":
         objective, targets = kip_loss, partial(centred_targets, n_classes=n_classes)
     else:
-        objective, targets = vote_loss, partial(jax.nn.one_hot, num_classes=n_classes)
+        objective = partial(vote_loss, neighbours=neighbours)
+        targets = partial(jax.nn.one_hot, num_classes=n_classes)
     y_s, Y = targets(y_s), targets(y)
     opt = optax.adam(lr)
 
@@ -135,5 +148,5 @@ def kip_rows(X, y, start_X, start_y, n_classes: int, domain: Domain, seed: int,
         jnp.asarray(X, jnp.float32), jnp.asarray(y, jnp.int32), jnp.asarray(probs, jnp.float32),
         arrays, jax.random.PRNGKey(seed), jnp.float32(gamma), jnp.float32(config.reg),
         n_classes=n_classes, steps=config.steps, batch=min(config.batch, len(y)), lr=config.lr,
-        head=config.head)
+        head=config.head, neighbours=config.neighbours)
     return np.asarray(rows(u, *arrays), np.float32), np.asarray(losses)

@@ -15,9 +15,10 @@ How each is trained:
   copies of each row, one per class (:func:`weighted_copies`); ``knn`` gets each row's most
   likely class; nets on plain rows train on them as targets (:func:`fit_soft`). Small sets
   need two small-data rules, applied to every set alike: ``knn`` uses ``min(5, rows per
-  class)`` neighbours (:func:`knn_neighbours`) and ``hgb`` leaves of at least ``min(20, max(2, rows // 20))`` rows (the default
-  20 would make a 40-row set one leaf). A set that lacks some classes (a small random subset
-  can) trains on the classes it has; a set of one class predicts it everywhere.
+  class)`` neighbours (:func:`knn_neighbours`) and ``hgb`` leaves of at least
+  ``min(20, max(2, rows // 20))`` rows (the default 20 would make a 40-row set one leaf). A
+  set that lacks some classes (a small random subset can) trains on the classes it has; a set
+  of one class predicts it everywhere.
 * nets trained on a distilled set follow its learned schedule (the steps in order, each with
   its learned lr): that is what a distilled set is for. A set with no learned lrs (made by
   any method but ``wang``) is plain rows.

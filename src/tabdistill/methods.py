@@ -22,7 +22,8 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   objective inside the data's domain (numeric values in their train range, one-hot blocks on
   the simplex; :mod:`~.kip`). Nets and linear models get kernel inducing points (kernel ridge
   regression from the rows to the train part, a wide RBF kernel); ``knn`` gets prototypes
-  that a soft nearest-neighbour vote (a narrow RBF kernel) fits to the train part. Trees
+  that a soft vote of as many nearest rows as knn will take on the set (a narrow RBF kernel
+  for 1-NN, a sharp edge at the k-th nearest row for k-NN) fits to the train part. Trees
   (``rf``, ``hgb``, ``xgb``) get real rows instead, the nearest row of its class to each
   centroid: moving the rows did not pay for them on the validation halves, real rows did.
 * ``teacher``: for each learner its own set: per-class k-means centroids labelled by a
@@ -61,7 +62,7 @@ from .distill import DistilledData
 from .domain import Domain
 from .errors import TabdistillError
 from .kip import KipConfig, kip_rows
-from .learners import kmeans_centers, parse_learner
+from .learners import kmeans_centers, knn_neighbours, parse_learner
 
 WANG_MAX_STEPS = 10
 
@@ -449,7 +450,8 @@ def make_distilled(dataset: Dataset, method: str, rows_per_class: int, *, restar
 
 KIP_CONFIGS = {  # per learner kind; chosen on validation halves of the development tables
     "krr": KipConfig(head="krr", width=3.0, reg=0.1),
-    "vote": KipConfig(head="vote", width=0.1),
+    "vote": KipConfig(head="vote", width=0.1),  # 1-NN: a softmax over the rows
+    "vote-k": KipConfig(head="vote", width=0.01),  # k-NN, k > 1: a sharp edge at the k-th row
 }
 
 
@@ -480,7 +482,12 @@ def _kip_set(dataset: Dataset, rows_per_class: int, seed: int, kind: str) -> Red
     if kind == "real":
         return ReducedSet(nearest_real_rows(X, y, start, labels), labels)
     domain = Domain.of(X, dataset.onehot_blocks)
-    rows, _ = kip_rows(X, y, start, labels, n_classes, domain, seed, KIP_CONFIGS[kind])
+    config = KIP_CONFIGS[kind]
+    if kind == "vote":  # the vote of as many neighbours as knn will take on the set
+        neighbours = knn_neighbours(len(labels), n_classes)
+        config = KIP_CONFIGS["vote-k"] if neighbours > 1 else config
+        config = dataclasses.replace(config, neighbours=neighbours)
+    rows, _ = kip_rows(X, y, start, labels, n_classes, domain, seed, config)
     return ReducedSet(rows, labels)
 
 
@@ -527,7 +534,7 @@ METHODS = {
                "k-means centroids moved inside the data's domain by a kernel objective for "
                "each learner (kernel ridge regression for nets and linear models, a soft "
                "nearest-neighbour vote for knn); trees get the nearest real rows",
-               per_learner=True),
+               per_learner=True, version=2),
         Method("teacher", "distillation", _teacher,
                "per-class k-means centroids with soft labels from a teacher: the learner "
                "trained on the whole train part", per_learner=True, version=3),
@@ -535,7 +542,7 @@ METHODS = {
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=10),
+               "chosen on a validation part of the train part", per_learner=True, version=11),
     )
 }
 
