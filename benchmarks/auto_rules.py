@@ -17,7 +17,7 @@ on how many tables each learner's chosen set is at least the better of ``random`
     python benchmarks/auto_rules.py DIR TABLES --target label [--workers 2] [--out FILE]
 
 The rules (``RULES``) are the ones measured when ``auto``'s rule was chosen; the first is
-``auto``'s own; the others but the last two keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
+``auto``'s own; the others but the last three keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
 fixed order, as version 9 did.
 """
 
@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tabdistill import methods
+from tabdistill.bench.grid import knn_rule_key
 from tabdistill.bench.suite import tables_from_args
 from tabdistill.learners import parse_learner
 from tabdistill.stats import balanced_accuracy, balanced_accuracy_difference_se
@@ -91,6 +92,13 @@ def kip_first_at_one_row(y, hits, learner, rows_per_class):
     return paired_in_order(y, hits, order)
 
 
+def kip_first_for_knn(y, hits, learner, rows_per_class):
+    order = methods.auto_candidates(learner, rows_per_class)
+    if parse_learner(learner).name == "knn":
+        order = moved_first("kip", order)
+    return paired_in_order(y, hits, order)
+
+
 AUTOS_RULE = "paired error, auto's order (auto's rule)"
 RULES = {
     AUTOS_RULE: autos_rule,
@@ -105,6 +113,7 @@ RULES = {
     "paired error, teacher first for mlp2, logreg, hgb at >= 10":
         teacher_first(("mlp2", "logreg", "hgb"), 10),
     "auto's rule, kip first for mlp2 at 1 row per class": kip_first_at_one_row,
+    "auto's rule, kip first for knn": kip_first_for_knn,
 }
 
 
@@ -130,12 +139,14 @@ def hits_for(job) -> dict:
 def read_cells(bench_dir: Path, seed: int) -> tuple[dict, dict]:
     """``({(table, budget, method, learner): mean test balanced accuracy over restarts},
     {(table, budget, learner): the candidate auto's own cells chose})``, from the cells of the
-    methods' present versions (a directory may hold older ones too)."""
+    methods' present versions and knn rule (a directory may hold older ones too)."""
     runs, chosen = {}, {}
     for path in bench_dir.glob("cells/*/*/*.json"):
         cell = json.loads(path.read_text())
         key = cell["key"]
         if key["seed"] != seed or key["method_version"] != methods.METHODS[key["method"]].version:
+            continue
+        if key.get("knn_rule") != knn_rule_key(key["rows_per_class"]).get("knn_rule"):
             continue
         for learner, score in cell["learners"].items():
             key = (cell["dataset"], cell["rows_per_class"], cell["method"], learner)
