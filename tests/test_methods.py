@@ -145,7 +145,7 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
 
 
-def test_auto_prefers_the_teacher_for_log_loss_learners_from_ten_rows_per_class(wine):
+def test_auto_prefers_the_teacher_for_log_loss_learners_and_kip_for_knn(wine):
     from tabdistill.methods import (
         AUTO_CANDIDATES,
         AUTO_MARGIN,
@@ -157,9 +157,12 @@ def test_auto_prefers_the_teacher_for_log_loss_learners_from_ten_rows_per_class(
     for learner in ("mlp2", "mlp:16x2:tanh", "logreg"):
         assert auto_candidates(learner, AUTO_TEACHER_FROM)[0] == "teacher"
         assert auto_candidates(learner, AUTO_TEACHER_FROM - 1) == list(AUTO_CANDIDATES)
-    for learner in ("knn", "rf", "hgb"):
+    for learner in ("rf", "hgb"):
         assert auto_candidates(learner, 50) == list(AUTO_CANDIDATES)
-    assert sorted(auto_candidates("mlp2", 50)) == sorted(AUTO_CANDIDATES)
+    for rows in (1, 10, 50):
+        assert auto_candidates("knn", rows)[0] == "kip"
+    for learner in ("mlp2", "knn"):
+        assert sorted(auto_candidates(learner, 50)) == sorted(AUTO_CANDIDATES)
     assert auto_candidates(None, 50) == ["kmeans", "random-balanced", "random"]
     # The choice follows that order: the first candidate within its error of the best.
     choice = auto_choice(wine, 10, 0, ("mlp2",), "logreg")

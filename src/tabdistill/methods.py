@@ -35,7 +35,8 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   weighs as much as the train part.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
-  ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on),
+  ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on,
+  and ``kip`` first for ``knn``),
   for one learner, or for all the default learners at once (then among the methods not tuned
   to one learner); then makes the chosen method's set from the whole train part. A train
   part of more than :data:`AUTO_ROWS` rows is sampled down to that (stratified) first.
@@ -367,8 +368,14 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
         return [c for c in AUTO_CANDIDATES if not METHODS[c].per_learner]
     parsed = parse_learner(learner)
     if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
-        return ["teacher", *(c for c in AUTO_CANDIDATES if c != "teacher")]
+        return _first("teacher")
+    if parsed.name == "knn":  # kip's prototypes are fitted to knn's own vote
+        return _first("kip")
     return list(AUTO_CANDIDATES)
+
+
+def _first(name: str) -> list[str]:
+    return [name, *(c for c in AUTO_CANDIDATES if c != name)]
 
 
 def auto_choice(dataset: Dataset, rows_per_class: int, seed: int, nets, learner=None) -> dict:
@@ -542,7 +549,7 @@ METHODS = {
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=11),
+               "chosen on a validation part of the train part", per_learner=True, version=12),
     )
 }
 
