@@ -67,16 +67,12 @@ def paired_in_order(y, hits: dict, order) -> str:
     return methods.first_within_error(y, {name: hits[name] for name in order})["method"]
 
 
-def moved_first(name: str, order) -> list:
-    return [name, *(other for other in order if other != name)]
-
-
 def teacher_first(names: tuple, least_rows: int):
     """Version 9's rule with ``teacher`` first for ``names`` from ``least_rows`` on."""
     def rule(y, hits, learner, rows_per_class):
         order = list(methods.AUTO_CANDIDATES)
         if parse_learner(learner).name in names and rows_per_class >= least_rows:
-            order = moved_first("teacher", order)
+            order = methods.moved_first("teacher", order)
         return paired_in_order(y, hits, order)
     return rule
 
@@ -88,14 +84,15 @@ def autos_rule(y, hits, learner, rows_per_class):
 def kip_first_at_one_row(y, hits, learner, rows_per_class):
     order = methods.auto_candidates(learner, rows_per_class)
     if parse_learner(learner).is_net and rows_per_class == 1:
-        order = moved_first("kip", order)
+        order = methods.moved_first("kip", order)
     return paired_in_order(y, hits, order)
 
 
-def kip_first_for_knn(y, hits, learner, rows_per_class):
+def version_11_order(y, hits, learner, rows_per_class):
+    """``auto``'s rule before version 12 put ``kip`` first for knn."""
     order = methods.auto_candidates(learner, rows_per_class)
     if parse_learner(learner).name == "knn":
-        order = moved_first("kip", order)
+        order = list(methods.AUTO_CANDIDATES)
     return paired_in_order(y, hits, order)
 
 
@@ -113,7 +110,7 @@ RULES = {
     "paired error, teacher first for mlp2, logreg, hgb at >= 10":
         teacher_first(("mlp2", "logreg", "hgb"), 10),
     "auto's rule, kip first for mlp2 at 1 row per class": kip_first_at_one_row,
-    "auto's rule, kip first for knn": kip_first_for_knn,
+    "auto's rule before version 12 (kip not first for knn)": version_11_order,
 }
 
 

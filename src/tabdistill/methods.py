@@ -368,14 +368,15 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
         return [c for c in AUTO_CANDIDATES if not METHODS[c].per_learner]
     parsed = parse_learner(learner)
     if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
-        return _first("teacher")
+        return moved_first("teacher")
     if parsed.name == "knn":  # kip's prototypes are fitted to knn's own vote
-        return _first("kip")
+        return moved_first("kip")
     return list(AUTO_CANDIDATES)
 
 
-def _first(name: str) -> list[str]:
-    return [name, *(c for c in AUTO_CANDIDATES if c != name)]
+def moved_first(name: str, order: Sequence[str] = AUTO_CANDIDATES) -> list[str]:
+    """``order`` with ``name`` moved to the front."""
+    return [name, *(c for c in order if c != name)]
 
 
 def auto_choice(dataset: Dataset, rows_per_class: int, seed: int, nets, learner=None) -> dict:

@@ -34,14 +34,14 @@ PROTOCOL = 1  # bump when a change makes cached cells stale
 # knn's neighbours became at most the rows per class (1-NN on one row per class): that made
 # the cells of budgets below KNN_NEIGHBOURS stale, and only those; their keys say so.
 KNN_RULE = 2
+COLUMNS = ("dataset", "rows_per_class", "method", "learner", "restart", "accuracy",
+           "balanced_accuracy", "n_rows", "n_train", "seconds_make", "seconds_fit", "chosen")
 
 
 def knn_rule_key(rows_per_class: int | None) -> dict:
     """What a cell's key says of knn's rule: nothing from 5 rows per class on."""
     small = rows_per_class is not None and rows_per_class < KNN_NEIGHBOURS
     return {"knn_rule": KNN_RULE} if small else {}
-COLUMNS = ("dataset", "rows_per_class", "method", "learner", "restart", "accuracy",
-           "balanced_accuracy", "n_rows", "n_train", "seconds_make", "seconds_fit", "chosen")
 
 
 @dataclass(frozen=True)
