@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tabdistill import methods
-from tabdistill.bench.grid import knn_rule_key
+from tabdistill.bench.grid import small_set_key
 from tabdistill.bench.suite import tables_from_args
 from tabdistill.learners import parse_learner
 from tabdistill.stats import balanced_accuracy, balanced_accuracy_difference_se
@@ -96,6 +96,13 @@ def version_11_order(y, hits, learner, rows_per_class):
     return paired_in_order(y, hits, order)
 
 
+def search_for_trees(y, hits, learner, rows_per_class):
+    """``search`` for trees whatever the validation part says; auto's rule for the rest."""
+    if parse_learner(learner).name in methods.TREE_LEARNERS:
+        return "search"
+    return autos_rule(y, hits, learner, rows_per_class)
+
+
 AUTOS_RULE = "paired error, auto's order (auto's rule)"
 RULES = {
     AUTOS_RULE: autos_rule,
@@ -111,6 +118,7 @@ RULES = {
         teacher_first(("mlp2", "logreg", "hgb"), 10),
     "auto's rule, kip first for mlp2 at 1 row per class": kip_first_at_one_row,
     "auto's rule before version 12 (kip not first for knn)": version_11_order,
+    "auto's rule, search alone for trees": search_for_trees,
 }
 
 
@@ -133,17 +141,21 @@ def hits_for(job) -> dict:
     return found
 
 
-def read_cells(bench_dir: Path, seed: int) -> tuple[dict, dict]:
+def read_cells(bench_dir: Path, seed: int, classes: dict) -> tuple[dict, dict]:
     """``({(table, budget, method, learner): mean test balanced accuracy over restarts},
     {(table, budget, learner): the candidate auto's own cells chose})``, from the cells of the
-    methods' present versions and knn rule (a directory may hold older ones too)."""
+    methods' present versions and small-set rules (a directory may hold older ones too);
+    ``classes[table]`` is the table's number of classes."""
     runs, chosen = {}, {}
     for path in bench_dir.glob("cells/*/*/*.json"):
         cell = json.loads(path.read_text())
         key = cell["key"]
         if key["seed"] != seed or key["method_version"] != methods.METHODS[key["method"]].version:
             continue
-        if key.get("knn_rule") != knn_rule_key(key["rows_per_class"]).get("knn_rule"):
+        if cell["dataset"] not in classes:
+            continue
+        rules = {k: key[k] for k in ("knn_rule", "hgb_rule") if k in key}
+        if rules != small_set_key(key["rows_per_class"], classes[cell["dataset"]]):
             continue
         for learner, score in cell["learners"].items():
             key = (cell["dataset"], cell["rows_per_class"], cell["method"], learner)
@@ -168,7 +180,8 @@ def main() -> None:
     budgets = [int(b) for b in args.rows_per_class.split(",")]
     learners = args.learners.split(",")
     tables = tables_from_args(args.tables, args.target)
-    scores, auto_chose = read_cells(args.bench_dir, args.seed)
+    classes = {t.name: t.load().n_classes for t in tables}
+    scores, auto_chose = read_cells(args.bench_dir, args.seed, classes)
     hits_dir = args.bench_dir / "auto-hits"
     version = methods.METHODS["auto"].version  # the hits change with auto's version
     jobs = [(t, b, args.seed, learners, hits_dir / f"{t.name}-{b}-{args.seed}-v{version}.npz")

@@ -329,3 +329,13 @@ def test_auto_cells_record_their_choice(tmp_path):
     counted = {(c["learner"], c["chosen"]): c["count"] for c in summary["auto_choices"]}
     assert counted == auto.groupby(["learner", "chosen"]).size().to_dict()
     assert "What `auto` chose" in (out / "summary.md").read_text()
+
+
+def test_cell_keys_name_the_small_set_rules_only_where_they_change_a_learner():
+    key = grid_module.small_set_key
+    # knn: fewer than 5 rows per class; hgb: where a leaf of the old rule is more than one
+    # class's rows (one row per class, or many classes).
+    assert key(None, 2) == {} and key(5, 2) == {} and key(50, 40) == {}
+    assert key(1, 2) == {"knn_rule": 2, "hgb_rule": 2}
+    assert key(3, 2) == {"knn_rule": 2}
+    assert key(6, 30) == {"hgb_rule": 2}  # 180 rows: leaves of 9 rows, more than 6 per class

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from tabdistill.data import load_dataset
-from tabdistill.learners import fit
+from tabdistill.learners import fit, make_sklearn
 from tabdistill.methods import (
     METHODS,
     kmeans_centroids,
@@ -59,6 +59,22 @@ def test_knn_on_one_row_per_class_is_nearest_neighbour_not_a_tied_vote():
     y = np.repeat(labels, 5)
     y[0] = 0
     np.testing.assert_array_equal(fit("knn", X, y, 3).predict(X[:1]), [2])
+
+
+def test_hgb_on_one_row_per_class_splits_between_the_rows():
+    # Leaves of 2 rows leave one row per class of two or three classes no split: hgb would
+    # predict one class whatever the rows. Its leaves hold at most the rows per class.
+    rows = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]], np.float32)
+    labels = np.array([2, 0, 1], np.int32)
+    near = rows + np.float32(0.5)
+    np.testing.assert_array_equal(fit("hgb", rows[:2], labels[:2], 3).predict(near[:2]),
+                                  labels[:2])
+    np.testing.assert_array_equal(fit("hgb", rows, labels, 3).predict(near), labels)
+    # Sets of at least 2 rows per class keep the small-set leaves of min(20, max(2, rows // 20)).
+    for n_rows, n_classes, leaf in ((4, 2, 2), (40, 2, 2), (200, 2, 10), (1000, 2, 20),
+                                    (60, 30, 2)):
+        assert make_sklearn("hgb", n_rows, 0, n_classes).min_samples_leaf == leaf
+    assert make_sklearn("hgb", 60, 0, 60).min_samples_leaf == 1
 
 
 def test_search_improves_its_validation_score_with_rows_of_its_pool(wine):

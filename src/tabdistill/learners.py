@@ -16,7 +16,8 @@ How each is trained:
   likely class; nets on plain rows train on them as targets (:func:`fit_soft`). Small sets
   need two small-data rules, applied to every set alike: ``knn`` uses ``min(5, rows per
   class)`` neighbours (:func:`knn_neighbours`) and ``hgb`` leaves of at least
-  ``min(20, max(2, rows // 20))`` rows (the default 20 would make a 40-row set one leaf). A
+  ``min(20, max(2, rows // 20))`` rows (the default 20 would make a 40-row set one leaf) but
+  at most the rows per class (:func:`hgb_leaf_rows`). A
   set that lacks some classes (a small random subset can) trains on the classes it has; a set
   of one class predicts it everywhere.
 * nets trained on a distilled set follow its learned schedule (the steps in order, each with
@@ -99,6 +100,18 @@ def knn_neighbours(n_rows: int, n_classes: int) -> int:
     return max(1, min(KNN_NEIGHBOURS, n_rows // max(1, n_classes)))
 
 
+HGB_LEAF_ROWS = 20  # scikit-learn's default, kept for sets of at least 400 rows
+
+
+def hgb_leaf_rows(n_rows: int, n_classes: int) -> int:
+    """The least rows in a leaf of ``hgb`` on ``n_rows`` rows of ``n_classes`` classes: a
+    twentieth of the rows (at least 2, at most the default 20), and at most the rows per class.
+    On one row per class a leaf of 2 rows leaves a two- or three-class set no split: hgb would
+    predict one class, whatever the rows."""
+    small = min(HGB_LEAF_ROWS, max(2, n_rows // 20))
+    return max(1, min(small, n_rows // max(1, n_classes)))
+
+
 def make_sklearn(name: str, n_rows: int, seed: int = 0, n_classes: int = 1):
     """A fresh scikit-learn classifier for a training set of ``n_rows`` rows of ``n_classes``
     classes."""
@@ -121,7 +134,7 @@ def make_sklearn(name: str, n_rows: int, seed: int = 0, n_classes: int = 1):
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         return HistGradientBoostingClassifier(
-            min_samples_leaf=min(20, max(2, n_rows // 20)), random_state=seed
+            min_samples_leaf=hgb_leaf_rows(n_rows, n_classes), random_state=seed
         )
     if name == "nb":
         from sklearn.naive_bayes import GaussianNB

@@ -16,6 +16,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from ..errors import TabdistillError
 from ..io import atomic_write_text
-from ..learners import KNN_NEIGHBOURS, parse_learners
+from ..learners import HGB_LEAF_ROWS, KNN_NEIGHBOURS, hgb_leaf_rows, parse_learners
 from ..methods import METHODS
 from .suite import Table
 
@@ -31,17 +32,28 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PROTOCOL = 1  # bump when a change makes cached cells stale
-# knn's neighbours became at most the rows per class (1-NN on one row per class): that made
-# the cells of budgets below KNN_NEIGHBOURS stale, and only those; their keys say so.
+# The learners' small-set rules changed the cells of some small budgets, and only those; their
+# keys say so: knn's neighbours became at most the rows per class (1-NN on one row per class)
+# and so did hgb's least rows per leaf (learners.knn_neighbours, learners.hgb_leaf_rows).
 KNN_RULE = 2
+HGB_RULE = 2
 COLUMNS = ("dataset", "rows_per_class", "method", "learner", "restart", "accuracy",
            "balanced_accuracy", "n_rows", "n_train", "seconds_make", "seconds_fit", "chosen")
 
 
-def knn_rule_key(rows_per_class: int | None) -> dict:
-    """What a cell's key says of knn's rule: nothing from 5 rows per class on."""
-    small = rows_per_class is not None and rows_per_class < KNN_NEIGHBOURS
-    return {"knn_rule": KNN_RULE} if small else {}
+def small_set_key(rows_per_class: int | None, n_classes: int) -> dict:
+    """What a cell's key says of the small-set rules under which it was made: nothing where
+    they give what the rules before them gave (a balanced set of ``rows_per_class`` rows of
+    each of ``n_classes`` classes)."""
+    if rows_per_class is None:
+        return {}
+    key = {}
+    if rows_per_class < KNN_NEIGHBOURS:
+        key["knn_rule"] = KNN_RULE
+    n_rows = rows_per_class * n_classes
+    if hgb_leaf_rows(n_rows, n_classes) != min(HGB_LEAF_ROWS, max(2, n_rows // 20)):
+        key["hgb_rule"] = HGB_RULE
+    return key
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class Task:
 
     table: Table
     fingerprint: str
+    n_classes: int
     rows_per_class: int | None  # None: full, which has no budget
     method: str
     restarts: tuple[int, ...]
@@ -80,7 +93,7 @@ class Task:
                 "method": self.method, "method_version": METHODS[self.method].version,
                 "restart": restart, "seed": g.seed,
                 "learners": list(g.learners), "nets": list(g.nets),
-                **knn_rule_key(self.rows_per_class)}
+                **small_set_key(self.rows_per_class, self.n_classes)}
 
     def path(self, restart: int) -> Path:
         digest = hashlib.sha256(json.dumps(self.key(restart), sort_keys=True).encode())
@@ -179,7 +192,8 @@ def plan(grid: Grid, cache: str | Path) -> Plan:
         runs = [(None, "full")] if "full" in grid.methods and kept else []
         runs += [(rpc, m) for rpc in kept for m in grid.methods if m != "full"]
         for rpc, method in runs:
-            probe = Task(table, data.fingerprint, rpc, method, (), grid, str(cache))
+            task = partial(Task, table, data.fingerprint, data.n_classes, rpc, method)
+            probe = task((), grid, str(cache))
             hits = {r: read_cell(probe, r) for r in range(grid.restarts)}
             cached += [c for c in hits.values() if c is not None]
             missing = tuple(r for r, c in hits.items() if c is None)
@@ -189,8 +203,7 @@ def plan(grid: Grid, cache: str | Path) -> Plan:
             # A vectorised method makes all its restarts in one call; others one task each.
             groups = [missing] if METHODS[method].kind == "distillation" else [
                 (r,) for r in missing]
-            tasks += [Task(table, data.fingerprint, rpc, method, g, grid, str(cache))
-                      for g in groups]
+            tasks += [task(g, grid, str(cache)) for g in groups]
     # The longest tasks first, so that workers finish together.
     tasks.sort(key=lambda t: METHODS[t.method].kind != "distillation")
     return Plan(tasks, cached, notes, budgets, total)
