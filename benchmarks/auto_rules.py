@@ -89,16 +89,25 @@ def kip_first_at_one_row(y, hits, learner, rows_per_class):
 
 
 def version_11_order(y, hits, learner, rows_per_class):
-    """``auto``'s rule before version 12 put ``kip`` first for knn."""
+    """``auto``'s rule before version 12 put ``kip`` first for knn (and version 13 ``search``
+    alone for hgb)."""
     order = methods.auto_candidates(learner, rows_per_class)
-    if parse_learner(learner).name == "knn":
+    if parse_learner(learner).name in ("knn", "hgb"):
+        order = list(methods.AUTO_CANDIDATES)
+    return paired_in_order(y, hits, order)
+
+
+def version_12_order(y, hits, learner, rows_per_class):
+    """``auto``'s rule before version 13 had hgb take ``search`` from 10 rows per class on."""
+    order = methods.auto_candidates(learner, rows_per_class)
+    if parse_learner(learner).name == "hgb":
         order = list(methods.AUTO_CANDIDATES)
     return paired_in_order(y, hits, order)
 
 
 def search_for_trees(y, hits, learner, rows_per_class):
-    """``search`` for trees whatever the validation part says; auto's rule for the rest."""
-    if parse_learner(learner).name in methods.TREE_LEARNERS:
+    """``search`` for rf and hgb at every budget, whatever the validation part says."""
+    if parse_learner(learner).name in ("rf", "hgb"):
         return "search"
     return autos_rule(y, hits, learner, rows_per_class)
 
@@ -118,7 +127,8 @@ RULES = {
         teacher_first(("mlp2", "logreg", "hgb"), 10),
     "auto's rule, kip first for mlp2 at 1 row per class": kip_first_at_one_row,
     "auto's rule before version 12 (kip not first for knn)": version_11_order,
-    "auto's rule, search alone for trees": search_for_trees,
+    "auto's rule before version 13 (hgb chooses at every budget)": version_12_order,
+    "auto's rule, search for rf and hgb at every budget": search_for_trees,
 }
 
 

@@ -188,6 +188,16 @@ def test_distill_says_when_the_set_is_not_smaller_than_the_data(tmp_path, capsys
     assert "not smaller" not in capsys.readouterr().out
 
 
+def test_auto_with_one_candidate_says_it_took_it_unscored(tmp_path, capsys):
+    out = tmp_path / "hgb"
+    assert main(["distill", "wine", "--method", "auto", "--learner", "hgb", "--per-class", "10",
+                 "--eval-inits", "0", "--out", str(out)]) == 0
+    assert "auto took search, its one candidate for hgb at this budget" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["method"] == "search"
+    assert manifest["auto"] == {"method": "search", "validation": {}, "error": {}}
+
+
 def test_distill_with_another_method_writes_a_set_evaluate_and_export_read(tmp_path, capsys):
     out = tmp_path / "rows"
     assert main(["distill", "wine", "--method", "auto", "--learner", "knn", "--steps", "2",

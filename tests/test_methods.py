@@ -161,10 +161,11 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
 
 
-def test_auto_prefers_the_teacher_for_log_loss_learners_and_kip_for_knn(wine):
+def test_auto_prefers_the_teacher_for_log_loss_learners_kip_for_knn_search_for_hgb(wine):
     from tabdistill.methods import (
         AUTO_CANDIDATES,
         AUTO_MARGIN,
+        AUTO_SEARCH_ONLY_FROM,
         AUTO_TEACHER_FROM,
         auto_candidates,
         auto_choice,
@@ -173,8 +174,12 @@ def test_auto_prefers_the_teacher_for_log_loss_learners_and_kip_for_knn(wine):
     for learner in ("mlp2", "mlp:16x2:tanh", "logreg"):
         assert auto_candidates(learner, AUTO_TEACHER_FROM)[0] == "teacher"
         assert auto_candidates(learner, AUTO_TEACHER_FROM - 1) == list(AUTO_CANDIDATES)
-    for learner in ("rf", "hgb"):
-        assert auto_candidates(learner, 50) == list(AUTO_CANDIDATES)
+    assert auto_candidates("rf", 50) == list(AUTO_CANDIDATES)
+    assert auto_candidates("hgb", AUTO_SEARCH_ONLY_FROM - 1) == list(AUTO_CANDIDATES)
+    assert auto_candidates("hgb", AUTO_SEARCH_ONLY_FROM) == ["search"]
+    # One candidate is taken as it is, unscored.
+    assert auto_choice(wine, AUTO_SEARCH_ONLY_FROM, 0, ("mlp2",), "hgb") == {
+        "method": "search", "validation": {}, "error": {}}
     for rows in (1, 10, 50):
         assert auto_candidates("knn", rows)[0] == "kip"
     for learner in ("mlp2", "knn"):

@@ -36,7 +36,8 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
   ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on,
-  and ``kip`` first for ``knn``),
+  and ``kip`` first for ``knn``; ``hgb`` takes ``search`` from :data:`AUTO_SEARCH_ONLY_FROM`
+  rows per class on),
   for one learner, or for all the default learners at once (then among the methods not tuned
   to one learner); then makes the chosen method's set from the whole train part. A train
   part of more than :data:`AUTO_ROWS` rows is sampled down to that (stratified) first.
@@ -290,6 +291,12 @@ AUTO_DRAWS = 5
 # centroids sit near the class means, where the labels say little (measured in
 # docs/auto-choice.md, version 10).
 AUTO_TEACHER_FROM = 10
+# hgb from this many rows per class on takes ``search`` without a choice: at 10 and 50 rows
+# on three suites (development and two of R's), the other candidates that won hgb's validation
+# part lost to ``search`` on the test part in 12 of 20 (table, budget) cells and won 7, by
+# 0.008 on average (docs/auto-choice.md, version 13); search's set is chosen on a validation
+# half already. At 1 row per class the choice paid.
+AUTO_SEARCH_ONLY_FROM = 10
 AUTO_VALIDATION = 0.25  # share of the train part the choice is scored on
 AUTO_MARGIN = 0.01  # the least margin by which a later candidate must score higher
 # The most train rows auto works on. More rows move k-means centroids and validation scores
@@ -308,7 +315,10 @@ def choose_method(dataset: Dataset, rows_per_class: int, seed: int, nets, learne
     :data:`AUTO_MARGIN`) wins: a score on a small validation part is noisy, so the order of
     preference (the stronger methods on the development suite first) decides near-ties, but a
     candidate that the rows themselves show worse does not win. Returns
-    ``{"method": name, "validation": {name: score}, "error": {name: paired error}}``."""
+    ``{"method": name, "validation": {name: score}, "error": {name: paired error}}``; a single
+    candidate is taken unscored (empty scores)."""
+    if len(candidates) == 1:
+        return {"method": candidates[0], "validation": {}, "error": {}}
     return first_within_error(*validation_hits(dataset, rows_per_class, seed, nets, learners,
                                                candidates))
 
@@ -367,6 +377,8 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
     if learner is None:
         return [c for c in AUTO_CANDIDATES if not METHODS[c].per_learner]
     parsed = parse_learner(learner)
+    if parsed.name == "hgb" and rows_per_class >= AUTO_SEARCH_ONLY_FROM:
+        return ["search"]
     if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
         return moved_first("teacher")
     if parsed.name == "knn":  # kip's prototypes are fitted to knn's own vote
@@ -550,7 +562,7 @@ METHODS = {
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=12),
+               "chosen on a validation part of the train part", per_learner=True, version=13),
     )
 }
 

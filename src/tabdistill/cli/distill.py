@@ -210,7 +210,10 @@ def run_rows(args, dataset, config, size) -> int:
         if choice is not None:
             manifest["auto"] = choice
         out = save(args.out, distilled, manifest, transformer=dataset.transformer)
-    if choice is not None:
+    if choice is not None and not choice["validation"]:
+        print(f"auto took {choice['method']}, its one candidate for {args.learner} at this "
+              "budget")
+    elif choice is not None:
         scores = ", ".join(f"{m} {v:.4f} ± {choice['error'][m]:.4f}"
                            for m, v in choice["validation"].items())
         print(f"auto chose {choice['method']} (validation balanced accuracy ± paired error "
