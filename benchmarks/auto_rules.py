@@ -164,8 +164,9 @@ def read_cells(bench_dir: Path, seed: int, classes: dict) -> tuple[dict, dict]:
             continue
         if cell["dataset"] not in classes:
             continue
-        rules = {k: key[k] for k in ("knn_rule", "hgb_rule") if k in key}
-        if rules != small_set_key(key["rows_per_class"], classes[cell["dataset"]]):
+        rules = {k: v for k, v in key.items() if k.endswith("_rule")}
+        if rules != small_set_key(key["rows_per_class"], classes[cell["dataset"]],
+                                  key["learners"]):
             continue
         for learner, score in cell["learners"].items():
             key = (cell["dataset"], cell["rows_per_class"], cell["method"], learner)

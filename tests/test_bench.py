@@ -332,10 +332,15 @@ def test_auto_cells_record_their_choice(tmp_path):
 
 
 def test_cell_keys_name_the_small_set_rules_only_where_they_change_a_learner():
-    key = grid_module.small_set_key
+    def key(rows_per_class, n_classes, learners=("knn", "hgb", "xgb", "rf")):
+        return grid_module.small_set_key(rows_per_class, n_classes, learners)
+
     # knn: fewer than 5 rows per class; hgb: where a leaf of the old rule is more than one
-    # class's rows (one row per class, or many classes).
-    assert key(None, 2) == {} and key(5, 2) == {} and key(50, 40) == {}
-    assert key(1, 2) == {"knn_rule": 2, "hgb_rule": 2}
-    assert key(3, 2) == {"knn_rule": 2}
-    assert key(6, 30) == {"hgb_rule": 2}  # 180 rows: leaves of 9 rows, more than 6 per class
+    # class's rows (one row per class, or many classes); xgb: fewer than 10 rows per class.
+    assert key(None, 2) == {} and key(10, 2) == {} and key(50, 40) == {}
+    assert key(1, 2) == {"knn_rule": 2, "hgb_rule": 2, "xgb_rule": 2}
+    assert key(3, 2) == {"knn_rule": 2, "xgb_rule": 2}
+    assert key(5, 2) == {"xgb_rule": 2}
+    assert key(12, 30) == {"hgb_rule": 2}  # 360 rows: leaves of 18 rows, more than 12 per class
+    # Only the learners a cell trains count.
+    assert key(1, 2, ("rf", "logreg")) == {} and key(1, 2, ("knn",)) == {"knn_rule": 2}

@@ -77,6 +77,19 @@ def test_hgb_on_one_row_per_class_splits_between_the_rows():
     assert make_sklearn("hgb", 60, 0, 60).min_samples_leaf == 1
 
 
+def test_xgb_on_one_row_per_class_splits_between_the_rows():
+    pytest.importorskip("xgboost")
+    # xgb's default least hessian per leaf (1) needs 4 rows a leaf: on one row per class it
+    # could not split. Beyond each row (xgb cuts at the rows' own values), its class.
+    rows = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]], np.float32)
+    labels = np.array([2, 0, 1], np.int32)
+    beyond = np.array([[-1.0, -1.0], [5.0, -1.0], [-1.0, 5.0]], np.float32)
+    np.testing.assert_array_equal(fit("xgb", rows, labels, 3).predict(beyond), labels)
+    np.testing.assert_array_equal(fit("xgb", rows[:2], labels[:2], 3).predict(beyond[:2]),
+                                  labels[:2])
+    assert make_sklearn("xgb", 20, 0, 2).min_child_weight == 1.0
+
+
 def test_search_improves_its_validation_score_with_rows_of_its_pool(wine):
     X, y = wine.X_train, wine.y_train
     rows, labels, best = search_rows(X, y, "knn", wine.n_classes, 3, seed=5, proposals=30)

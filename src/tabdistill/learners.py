@@ -14,10 +14,11 @@ How each is trained:
   the learners whose ``fit`` takes ``sample_weight`` (:data:`WEIGHTED_LEARNERS`) as weighted
   copies of each row, one per class (:func:`weighted_copies`); ``knn`` gets each row's most
   likely class; nets on plain rows train on them as targets (:func:`fit_soft`). Small sets
-  need two small-data rules, applied to every set alike: ``knn`` uses ``min(5, rows per
+  need small-data rules, applied to every set alike: ``knn`` uses ``min(5, rows per
   class)`` neighbours (:func:`knn_neighbours`) and ``hgb`` leaves of at least
   ``min(20, max(2, rows // 20))`` rows (the default 20 would make a 40-row set one leaf) but
-  at most the rows per class (:func:`hgb_leaf_rows`). A
+  at most the rows per class (:func:`hgb_leaf_rows`); ``xgb`` leaves of a hessian of at least
+  its default 1 but at most a tenth of the rows per class (:func:`xgb_leaf_weight`). A
   set that lacks some classes (a small random subset can) trains on the classes it has; a set
   of one class predicts it everywhere.
 * nets trained on a distilled set follow its learned schedule (the steps in order, each with
@@ -112,6 +113,13 @@ def hgb_leaf_rows(n_rows: int, n_classes: int) -> int:
     return max(1, min(small, n_rows // max(1, n_classes)))
 
 
+def xgb_leaf_weight(n_rows: int, n_classes: int) -> float:
+    """The least hessian in a leaf of ``xgb``: its default 1, but at most a tenth of the rows
+    per class. A row's log-loss hessian is at most 0.25, so with the default a leaf needs at
+    least 4 rows: on one row per class xgb could not split and would predict one class."""
+    return min(1.0, n_rows / max(1, n_classes) / 10)
+
+
 def make_sklearn(name: str, n_rows: int, seed: int = 0, n_classes: int = 1):
     """A fresh scikit-learn classifier for a training set of ``n_rows`` rows of ``n_classes``
     classes."""
@@ -148,7 +156,8 @@ def make_sklearn(name: str, n_rows: int, seed: int = 0, n_classes: int = 1):
                 "learner xgb needs XGBoost; expected it installed (pip install "
                 "'tabdistill[xgb]', which brings the xgboost-cpu package)"
             ) from None
-        return XGBClassifier(n_estimators=100, n_jobs=1, random_state=seed, verbosity=0)
+        return XGBClassifier(n_estimators=100, n_jobs=1, random_state=seed, verbosity=0,
+                             min_child_weight=xgb_leaf_weight(n_rows, n_classes))
     raise TabdistillError(f"unknown learner {name!r}; expected one of "
                           f"{', '.join(SKLEARN_LEARNERS)}")
 

@@ -24,7 +24,13 @@ import numpy as np
 
 from ..errors import TabdistillError
 from ..io import atomic_write_text
-from ..learners import HGB_LEAF_ROWS, KNN_NEIGHBOURS, hgb_leaf_rows, parse_learners
+from ..learners import (
+    HGB_LEAF_ROWS,
+    KNN_NEIGHBOURS,
+    hgb_leaf_rows,
+    parse_learners,
+    xgb_leaf_weight,
+)
 from ..methods import METHODS
 from .suite import Table
 
@@ -33,27 +39,31 @@ if TYPE_CHECKING:
 
 PROTOCOL = 1  # bump when a change makes cached cells stale
 # The learners' small-set rules changed the cells of some small budgets, and only those; their
-# keys say so: knn's neighbours became at most the rows per class (1-NN on one row per class)
-# and so did hgb's least rows per leaf (learners.knn_neighbours, learners.hgb_leaf_rows).
+# keys say so: knn's neighbours became at most the rows per class (1-NN on one row per class),
+# hgb's least rows per leaf too, and xgb's least hessian per leaf at most a tenth of them
+# (learners.knn_neighbours, learners.hgb_leaf_rows, learners.xgb_leaf_weight).
 KNN_RULE = 2
 HGB_RULE = 2
+XGB_RULE = 2
 COLUMNS = ("dataset", "rows_per_class", "method", "learner", "restart", "accuracy",
            "balanced_accuracy", "n_rows", "n_train", "seconds_make", "seconds_fit", "chosen")
 
 
-def small_set_key(rows_per_class: int | None, n_classes: int) -> dict:
-    """What a cell's key says of the small-set rules under which it was made: nothing where
-    they give what the rules before them gave (a balanced set of ``rows_per_class`` rows of
-    each of ``n_classes`` classes)."""
+def small_set_key(rows_per_class: int | None, n_classes: int, learners) -> dict:
+    """What a cell's key says of the small-set rules under which ``learners`` (names) were
+    trained: nothing where the rules give what the rules before them gave (a balanced set of
+    ``rows_per_class`` rows of each of ``n_classes`` classes)."""
     if rows_per_class is None:
         return {}
-    key = {}
-    if rows_per_class < KNN_NEIGHBOURS:
-        key["knn_rule"] = KNN_RULE
     n_rows = rows_per_class * n_classes
-    if hgb_leaf_rows(n_rows, n_classes) != min(HGB_LEAF_ROWS, max(2, n_rows // 20)):
-        key["hgb_rule"] = HGB_RULE
-    return key
+    changed = {
+        "knn_rule": (KNN_RULE, "knn", rows_per_class < KNN_NEIGHBOURS),
+        "hgb_rule": (HGB_RULE, "hgb", hgb_leaf_rows(n_rows, n_classes)
+                     != min(HGB_LEAF_ROWS, max(2, n_rows // 20))),
+        "xgb_rule": (XGB_RULE, "xgb", xgb_leaf_weight(n_rows, n_classes) != 1.0),
+    }
+    return {name: version for name, (version, learner, differs) in changed.items()
+            if differs and learner in learners}
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ class Task:
                 "method": self.method, "method_version": METHODS[self.method].version,
                 "restart": restart, "seed": g.seed,
                 "learners": list(g.learners), "nets": list(g.nets),
-                **small_set_key(self.rows_per_class, self.n_classes)}
+                **small_set_key(self.rows_per_class, self.n_classes, g.learners)}
 
     def path(self, restart: int) -> Path:
         digest = hashlib.sha256(json.dumps(self.key(restart), sort_keys=True).encode())
