@@ -293,7 +293,7 @@ AUTO_DRAWS = 5
 AUTO_TEACHER_FROM = 10
 # hgb from this many rows per class on takes ``search`` without a choice: at 10 and 50 rows
 # on three suites (development and two of R's), the other candidates that won hgb's validation
-# part lost to ``search`` on the test part in 12 of 20 (table, budget) cells and won 7, by
+# part lost to ``search`` on the test part in 13 of 20 (table, budget) cells and won 7, by
 # 0.008 on average (docs/auto-choice.md, version 13); search's set is chosen on a validation
 # half already. At 1 row per class the choice paid.
 AUTO_SEARCH_ONLY_FROM = 10
