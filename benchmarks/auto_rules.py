@@ -17,7 +17,7 @@ on how many tables each learner's chosen set is at least the better of ``random`
     python benchmarks/auto_rules.py DIR TABLES --target label [--workers 2] [--out FILE]
 
 The rules (``RULES``) are the ones measured when ``auto``'s rule was chosen; the first is
-``auto``'s own; the others but the last three keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
+``auto``'s own; the others but the last five keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
 fixed order, as version 9 did.
 """
 
@@ -105,13 +105,6 @@ def version_12_order(y, hits, learner, rows_per_class):
     return paired_in_order(y, hits, order)
 
 
-def search_for_trees(y, hits, learner, rows_per_class):
-    """``search`` for rf and hgb at every budget, whatever the validation part says."""
-    if parse_learner(learner).name in ("rf", "hgb"):
-        return "search"
-    return autos_rule(y, hits, learner, rows_per_class)
-
-
 AUTOS_RULE = "paired error, auto's order (auto's rule)"
 RULES = {
     AUTOS_RULE: autos_rule,
@@ -128,7 +121,6 @@ RULES = {
     "auto's rule, kip first for mlp2 at 1 row per class": kip_first_at_one_row,
     "auto's rule before version 12 (kip not first for knn)": version_11_order,
     "auto's rule before version 13 (hgb chooses at every budget)": version_12_order,
-    "auto's rule, search for rf and hgb at every budget": search_for_trees,
 }
 
 
