@@ -88,21 +88,15 @@ def kip_first_at_one_row(y, hits, learner, rows_per_class):
     return paired_in_order(y, hits, order)
 
 
-def version_11_order(y, hits, learner, rows_per_class):
-    """``auto``'s rule before version 12 put ``kip`` first for knn (and version 13 ``search``
-    alone for hgb)."""
-    order = methods.auto_candidates(learner, rows_per_class)
-    if parse_learner(learner).name in ("knn", "hgb"):
-        order = list(methods.AUTO_CANDIDATES)
-    return paired_in_order(y, hits, order)
-
-
-def version_12_order(y, hits, learner, rows_per_class):
-    """``auto``'s rule before version 13 had hgb take ``search`` from 10 rows per class on."""
-    order = methods.auto_candidates(learner, rows_per_class)
-    if parse_learner(learner).name == "hgb":
-        order = list(methods.AUTO_CANDIDATES)
-    return paired_in_order(y, hits, order)
+def fixed_order_for(names: tuple):
+    """``auto``'s rule, but ``names`` choose in :data:`~tabdistill.methods.AUTO_CANDIDATES`'
+    fixed order (as before version 12 for knn, and before version 13 for hgb)."""
+    def rule(y, hits, learner, rows_per_class):
+        order = methods.auto_candidates(learner, rows_per_class)
+        if parse_learner(learner).name in names:
+            order = list(methods.AUTO_CANDIDATES)
+        return paired_in_order(y, hits, order)
+    return rule
 
 
 AUTOS_RULE = "paired error, auto's order (auto's rule)"
@@ -119,8 +113,8 @@ RULES = {
     "paired error, teacher first for mlp2, logreg, hgb at >= 10":
         teacher_first(("mlp2", "logreg", "hgb"), 10),
     "auto's rule, kip first for mlp2 at 1 row per class": kip_first_at_one_row,
-    "auto's rule before version 12 (kip not first for knn)": version_11_order,
-    "auto's rule before version 13 (hgb chooses at every budget)": version_12_order,
+    "auto's rule before version 12 (kip not first for knn)": fixed_order_for(("knn", "hgb")),
+    "auto's rule before version 13 (hgb chooses at every budget)": fixed_order_for(("hgb",)),
 }
 
 
