@@ -47,6 +47,17 @@ def test_kmeans_centroids_do_not_depend_on_the_threads_allowed():
     np.testing.assert_array_equal(sets[0], sets[1])
 
 
+def test_kmeans_centroids_of_a_class_with_few_distinct_rows_keep_the_budget_quietly():
+    # pytest turns warnings into errors here: scikit-learn warns when a class has fewer
+    # distinct rows than centroids (a table of categories), once per fit.
+    X = np.repeat(np.eye(3, dtype=np.float32), 20, axis=0)  # 3 distinct rows, 60 in all
+    y = np.zeros(60, np.int32)
+    rows, labels = kmeans_centroids(X, y, 5, 1, 0)
+    assert rows.shape == (5, 3) and (labels == 0).all()
+    nearest = np.abs(rows[:, None, :] - np.eye(3)[None]).max(-1)  # [centroids, distinct rows]
+    assert nearest.min(1).max() < 1e-6 and (nearest.min(0) < 1e-6).all()  # each one, each seen
+
+
 def test_knn_on_one_row_per_class_is_nearest_neighbour_not_a_tied_vote():
     # With 5 neighbours (or every row) on one row per class the vote ties everywhere and
     # predicts one class whatever the rows; on one row per class knn is 1-NN.

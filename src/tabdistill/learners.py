@@ -287,10 +287,14 @@ def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
 def kmeans_centers(rows: np.ndarray, k: int, seed: int) -> np.ndarray:
     """``k`` k-means centroids of ``rows`` (one seeded run), on one thread as every
     scikit-learn fit here: the centroids (sums of floats) must not depend on how many cores
-    the process may use (a pinned bench worker has one)."""
+    the process may use (a pinned bench worker has one). A class of fewer distinct rows than
+    ``k`` (a table of categories) gets some centroids twice, as k-means gives them, quietly:
+    the set keeps its size, and the warning would repeat for every fit of every restart."""
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
 
-    with threadpool_limits(1):
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
         return KMeans(k, n_init=1, random_state=seed).fit(rows).cluster_centers_
 
 
