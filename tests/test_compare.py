@@ -86,6 +86,27 @@ def test_auto_records_its_choice_and_the_verdict_is_the_paired_difference(capsys
         expected = ("win" if v["ci95"][0] > 0.005 else "loss" if v["ci95"][1] < -0.005
                     else "tie")
         assert v["verdict"] == expected
+    assert result["near_chance"] == []  # wine's classes are learnt: no note
+
+
+def test_compare_says_where_no_set_beats_blind_guesses(tmp_path, capsys):
+    # A label drawn independently of the features: nothing to learn, for any set.
+    rng = np.random.default_rng(0)
+    table = tmp_path / "noise.csv"
+    X = rng.normal(size=(600, 3))
+    with table.open("w") as f:
+        f.write("a,b,c,label\n")
+        for row, label in zip(X, rng.choice(["x", "y", "z"], 600), strict=True):
+            f.write(",".join(f"{v:.4f}" for v in row) + f",{label}\n")
+    args = ["compare", str(table), "--target", "label", "--restarts", "2", "--per-class", "1",
+            "--steps", "3", "--learners", "logreg", "--quiet"]
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    best = max(r["balanced_accuracy_mean"] for r in result["rows"])
+    assert best <= result["chance_bound"] and result["near_chance"] == ["logreg"]
+    assert main(args) == 0
+    note = capsys.readouterr().out.splitlines()[-1]
+    assert note.startswith("note: logreg: no set") and f"{result['chance_bound']:.3f}" in note
 
 
 def test_compare_refuses_a_set_as_big_as_the_data(capsys):

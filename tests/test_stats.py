@@ -10,6 +10,7 @@ from tabdistill.stats import (
     balanced_accuracy,
     balanced_accuracy_difference_se,
     band,
+    chance_bound,
     format_estimate,
     format_summary,
     interval,
@@ -161,3 +162,14 @@ def test_paired_error_of_balanced_accuracy_matches_the_spread_over_draws():
         diffs.append(balanced_accuracy(y, a) - balanced_accuracy(y, b))
         ses.append(balanced_accuracy_difference_se(y, a, b))
     assert np.mean(ses) == pytest.approx(np.std(diffs), rel=0.05)
+
+
+def test_blind_guesses_stay_below_the_chance_bound_95_times_in_100():
+    # Uniform random guesses of 3 classes on unbalanced rows: their balanced accuracy exceeds
+    # the bound in about 5% of draws (normal approximation of a mean of binomial shares).
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), (150, 40, 20))
+    bound = chance_bound(y)
+    scores = [balanced_accuracy(y, rng.integers(0, 3, len(y)) == y) for _ in range(4000)]
+    assert 1 / 3 < bound < 1 / 3 + 0.2
+    assert np.mean(np.array(scores) <= bound) == pytest.approx(0.95, abs=0.015)

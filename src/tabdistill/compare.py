@@ -55,7 +55,7 @@ from .methods import (
 )
 from .parallel import distill_restarts
 from .sizing import default_config, n_synthetic, size_config
-from .stats import format_estimate, paired_difference, summarize
+from .stats import chance_bound, format_estimate, paired_difference, summarize
 from .training import Recipe
 
 METHODS = ("full", "distilled", "random", "kmeans")
@@ -77,6 +77,19 @@ class Comparison:
     config: DistillConfig
     seconds: dict = field(default_factory=dict)
     method: str = "wang"  # how the distilled sets were made
+    chance: float | None = None  # a blind guess's balanced accuracy stays below it (95%)
+
+    def near_chance(self) -> list[str]:
+        """The learners for which no set, the whole train part included, scores a mean
+        balanced accuracy above :attr:`chance`: their verdicts compare sets that teach them
+        nothing the test part can see. (The whole train part alone at chance is no sign: on an
+        imbalanced table it may predict the large class only, where balanced sets do better.)"""
+        if self.chance is None:
+            return []
+        best = {}
+        for r in self.rows:
+            best[r["learner"]] = max(best.get(r["learner"], 0.0), r["balanced_accuracy_mean"])
+        return [learner for learner, score in best.items() if score <= self.chance]
 
     def to_json(self) -> dict:
         return {
@@ -96,6 +109,8 @@ class Comparison:
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
             "rows": self.rows,
             "verdicts": verdicts(self),
+            "chance_bound": self.chance,
+            "near_chance": self.near_chance(),
         }
 
 
@@ -213,7 +228,7 @@ def compare(
         dataset=dataset.name, rows=rows, n_train=int(len(ytr)), n_test=int(len(yte)),
         n_rows=n_rows, restarts=restarts,
         imbalanced=bool(counts.max() / max(counts.min(), 1) > IMBALANCE),
-        config=config, seconds=seconds, method=method,
+        config=config, seconds=seconds, method=method, chance=chance_bound(yte),
     )
 
 
@@ -336,6 +351,11 @@ def format_table(comparison: Comparison) -> str:
         lines.append(f"  {v['learner']:<10} {method:<16} vs {v['against']:<7} "
                      f"{v['mean']:+.3f} ({v['ci95'][0]:+.3f} to {v['ci95'][1]:+.3f}): "
                      f"{v['verdict']}")
+    near = c.near_chance()
+    if near:
+        lines.append(f"note: {', '.join(near)}: no set, the whole train part included, beats "
+                     f"random guessing (balanced accuracy at most {c.chance:.3f}, the 95% bound "
+                     f"of guesses on these {c.n_test} test rows); their verdicts compare noise")
     return "\n".join(lines)
 
 

@@ -129,6 +129,21 @@ def balanced_accuracy(y, hits) -> float:
     return float(np.mean([h[y == c].mean() for c in np.unique(y)]))
 
 
+def chance_bound(y, confidence: float = CONFIDENCE) -> float:
+    """The balanced accuracy that a guess blind to the features (each row's class drawn
+    uniformly at random) stays below with probability ``confidence`` on rows labelled ``y``:
+    ``1 / C`` plus the normal quantile times its standard error. Each class's share of right
+    guesses is a binomial proportion ``(1 / C, n_c)`` and balanced accuracy their mean, so the
+    variance is ``sum_c (1 / C)(1 - 1 / C) / n_c / C^2``. (A constant prediction scores exactly
+    ``1 / C``.)"""
+    from statistics import NormalDist
+
+    _, n = np.unique(np.asarray(y), return_counts=True)
+    p = 1.0 / len(n)
+    se = np.sqrt(np.sum(p * (1 - p) / n)) / len(n)
+    return float(p + NormalDist().inv_cdf(confidence) * se)
+
+
 def balanced_accuracy_difference_se(y, hits_a, hits_b) -> float:
     """Standard error of ``balanced_accuracy(y, hits_a) - balanced_accuracy(y, hits_b)``, two
     models scored on the same rows. Balanced accuracy is the mean over the C classes of each
