@@ -139,6 +139,28 @@ def test_paired_comparison_against_the_better_coreset(bench_run):
         assert t["at_least"] == sum(p["difference"] >= 0 for p in mine)
 
 
+def test_near_chance_names_the_cells_where_no_method_beats_guessing(bench_run, table):
+    from tabdistill.bench.summary import near_chance
+    from tabdistill.stats import chance_bound
+
+    rows = [{"dataset": t, "rows_per_class": 5, "learner": lr, "method": m, "restart": r,
+             "balanced_accuracy": score + 0.01 * r}
+            for t, lr, m, score in [
+                ("noise", "knn", "full", 0.33), ("noise", "knn", "kmeans", 0.36),
+                ("noise", "rf", "full", 0.33), ("noise", "rf", "kmeans", 0.45),
+                ("clear", "knn", "full", 0.30), ("clear", "knn", "kmeans", 0.9)]
+            for r in (0, 1)]
+    found = near_chance(pd.DataFrame(rows), {"noise": 0.40, "clear": 0.40})
+    # noise/knn: best mean 0.365 <= 0.40; noise/rf: kmeans 0.455 beats it; clear: kmeans does.
+    assert found == [{"rows_per_class": 5, "learner": "knn", "tables": ["noise"]}]
+    summary = json.loads((bench_run / "summary.json").read_text())
+    labels = pd.read_csv(table)["label"]
+    assert set(summary["chance_bounds"]) == {"small", "iris"}
+    assert 1 / 3 < summary["chance_bounds"]["iris"] < 0.6
+    assert summary["chance_bounds"]["small"] > chance_bound(labels.to_numpy())  # test part only
+    assert summary["near_chance"] == []  # both tables are learnt
+
+
 def test_summary_pages_say_what_they_show(bench_run):
     md = (bench_run / "summary.md").read_text()
     assert "## Verdict" in md and "Mean rank across tables" in md

@@ -64,7 +64,7 @@ def run_bench(grid: Grid, out: str | Path, executor: Executor | None = None, *,
     results = results_frame(cells, todo.budgets)
     atomic_write_text(out / "results.csv", results.to_csv(index=False))
     summary = summarize_results(results, notes=todo.notes, learners=grid.learners,
-                                seconds=time.perf_counter() - start)
+                                seconds=time.perf_counter() - start, chance=todo.chance)
     runs = log_run()
     computing = [r for r in runs if r["cells_computed"] > 0]
     # Cells copied into the folder from another run count in cells_total, not cells_computed.

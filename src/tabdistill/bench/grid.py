@@ -32,6 +32,7 @@ from ..learners import (
     xgb_leaf_weight,
 )
 from ..methods import METHODS
+from ..stats import chance_bound
 from .suite import Table
 
 if TYPE_CHECKING:
@@ -178,13 +179,15 @@ class Plan:
     notes: list[str]
     budgets: dict  # table name -> the budgets it is measured at
     total: int  # cells in the grid
+    chance: dict  # table name -> the balanced accuracy random guesses stay below (95%)
 
 
 def plan(grid: Grid, cache: str | Path) -> Plan:
     """Loads every table (bad ones fail here, before any work) and lists the cells."""
-    tasks, cached, notes, budgets, total = [], [], [], {}, 0
+    tasks, cached, notes, budgets, chance, total = [], [], [], {}, {}, 0
     for table in grid.tables:
         data = table.load()
+        chance[table.name] = chance_bound(data.y_test)
         counts = np.bincount(data.y_train, minlength=data.n_classes)
         kept = []
         for rpc in grid.rows_per_class:
@@ -216,7 +219,7 @@ def plan(grid: Grid, cache: str | Path) -> Plan:
             tasks += [task(g, grid, str(cache)) for g in groups]
     # The longest tasks first, so that workers finish together.
     tasks.sort(key=lambda t: METHODS[t.method].kind != "distillation")
-    return Plan(tasks, cached, notes, budgets, total)
+    return Plan(tasks, cached, notes, budgets, total, chance)
 
 
 def results_frame(cells: list[dict], budgets: dict) -> pd.DataFrame:

@@ -132,6 +132,14 @@ def render_markdown(summary: dict, figures: list[tuple[str, str]], *, command: s
                 [r["method"], r["learner"], f"{r['wins']} / {r['ties']} / {r['losses']}",
                  f"{r['at_least']}/{r['tables']}", f"{r['better']}/{r['tables']}",
                  f"{r['mean_difference']:+.3f}"] for r in rows]) + [""]
+        noise = [c for c in s.get("near_chance", []) if c["rows_per_class"] == rpc]
+        if noise:
+            out += ["Learners and tables where no method, `full` included, beats random "
+                    "guessing (a mean balanced accuracy at most the 95% bound of uniform guesses "
+                    "on the table's test part), so that the comparisons above compare noise "
+                    "there: " +
+                    "; ".join(f"{c['learner']}: {', '.join(c['tables'])}" for c in noise)
+                    + ".", ""]
         picks = [c for c in s.get("auto_choices", []) if c["rows_per_class"] == rpc]
         if picks:
             out += ["What `auto` chose (models trained on its sets, tables x restarts):", ""]

@@ -16,6 +16,11 @@ restarts for each (table, budget, method, learner), except the paired comparison
   *win* is an interval wholly above :data:`TOLERANCE`, a *loss* one wholly below
   ``-TOLERANCE``, a *tie* anything else. ``at_least`` counts tables where the mean difference
   is >= 0, ``better`` those where it is above :data:`TOLERANCE`.
+* **Near chance**: the (table, budget, learner) cells where no method, ``full`` included,
+  scores a mean balanced accuracy above what uniform random guesses stay below with 95%
+  probability on the table's test part (:func:`~tabdistill.stats.chance_bound`, the one input
+  not in ``results.csv``: each table's bound, recorded in the summary). There the comparisons
+  above compare noise.
 * **Time**: seconds to make one restart's set, and to train one learner on it and predict;
   the totals per method (making sets) and per learner (training and predicting).
 """
@@ -124,6 +129,19 @@ def tally(pairs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def near_chance(results: pd.DataFrame, chance: dict) -> list[dict]:
+    """Per (budget, learner), the tables where no method beats random guessing (see the
+    module doc); ``chance[table]`` is the table's bound."""
+    best = results.groupby(["rows_per_class", "learner", "dataset", "method"])[
+        "balanced_accuracy"].mean().groupby(level=[0, 1, 2]).max()
+    out = {}
+    for (rpc, learner, dataset), score in best.items():
+        if dataset in chance and score <= chance[dataset]:
+            out.setdefault((rpc, learner), []).append(dataset)
+    return [{"rows_per_class": rpc, "learner": learner, "tables": tables}
+            for (rpc, learner), tables in out.items()]
+
+
 def timing(results: pd.DataFrame) -> pd.DataFrame:
     """Mean seconds per (method, budget): making one restart's set, fitting one learner."""
     import pandas as pd
@@ -165,9 +183,10 @@ def _once(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize_results(results: pd.DataFrame, *, notes=(), learners=None,
-                      seconds: float | None = None) -> dict:
-    """Everything ``summary.json`` holds, computed from ``results`` (``results.csv``);
-    ``learners`` gives their order (default: as they first appear)."""
+                      seconds: float | None = None, chance: dict | None = None) -> dict:
+    """Everything ``summary.json`` holds, computed from ``results`` (``results.csv``) and
+    ``chance`` (each table's chance bound, if given); ``learners`` gives their order (default:
+    as they first appear)."""
     pairs = against_coresets(results)
     out = {
         "tables": sorted(results.dataset.unique()),
@@ -182,6 +201,8 @@ def summarize_results(results: pd.DataFrame, *, notes=(), learners=None,
         "timing": timing(results).to_dict("records"),
         "time_spent": time_spent(results),
         "auto_choices": choices(results),
+        "chance_bounds": dict(chance or {}),
+        "near_chance": near_chance(results, chance or {}),
         "notes": list(notes),
         "definitions": {"min_gap": MIN_GAP, "tolerance": TOLERANCE,
                         "comparators": list(COMPARATORS)},
