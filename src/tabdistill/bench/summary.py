@@ -1,4 +1,5 @@
-"""What a benchmark's ``results.csv`` says, per learner and budget, computed from it alone.
+"""What a benchmark's ``results.csv`` says, per learner and budget, computed from it alone (and,
+for the near-chance cells, from each table's chance bound).
 
 Balanced accuracy on the test part is the headline; every statistic below uses its mean over
 restarts for each (table, budget, method, learner), except the paired comparison.
