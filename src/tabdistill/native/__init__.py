@@ -37,7 +37,7 @@ ENV = "TABDISTILL_NATIVE"
 # needs no curvature terms), at most this wide. Wider nets, smooth activations and nets with no
 # hidden layer run as fast or faster in XLA (benchmarks/README.md).
 MAX_WIDTH = 16
-FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-std=gnu11", "-Werror")
+FLAGS = ("-O2", "-march=native", "-shared", "-fPIC", "-std=gnu11", "-Werror")
 _OFF = {"0", "off", "no", "none", "false"}
 _turned_off = contextvars.ContextVar("tabdistill_native_off", default=False)
 _TARGETS = ("tabdistill_run", "tabdistill_reverse")

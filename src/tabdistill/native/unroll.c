@@ -415,10 +415,11 @@ static V SUF(reverse_step)(const Problem* pr, const Tape* tp, Work* wk, const V*
     const int64_t n = w[i + 1] * P;
     V* u = wk->u; /* u, then delta_bar in place */
     SUF(affine)(w[i + 1], w[i], P, bar + tp->layer[i], in, u, 1, 0);
-    for (int64_t k = 0; k < n; k++) {
-      wk->lr_bar[k % P] -= delta[k] * u[k];
-      u[k] *= -lr;
-    }
+    for (int64_t o = 0; o < w[i + 1]; o++)
+      for (int64_t q = 0; q < P; q++) {
+        wk->lr_bar[q] -= delta[o * P + q] * u[o * P + q];
+        u[o * P + q] *= -lr;
+      }
     if (i) SUF(affine)(w[i + 1], w[i], P, p + tp->layer[i], wk->e_bar + wk->hidden[i - 1], u, 0, 1);
     if (i < nl - 1) {
       const V* a = tape + tp->act[i];
