@@ -259,9 +259,9 @@ static void SUF(affine)(int64_t n_out, int64_t n_in, int64_t P, const V* restric
   }
 }
 
-/* out[j] += scale * W[:, j] . left, for j < n_in (the weights transposed, no bias) */
+/* out[j] (+)= scale * W[:, j] . left, for j < n_in (the weights transposed, no bias) */
 static void SUF(transposed)(int64_t n_out, int64_t n_in, int64_t P, const V* restrict W,
-                            const V* restrict left, V scale, V* restrict out) {
+                            const V* restrict left, V scale, V* restrict out, int add) {
   const int64_t cols = n_in + 1;
   for (int64_t j = 0; j < n_in; j++) {
     V* row = out + j * P;
@@ -273,26 +273,39 @@ static void SUF(transposed)(int64_t n_out, int64_t n_in, int64_t P, const V* res
         V c = W[o * cols + j];
         UNROLL for (int r = 0; r < BLOCK; r++) acc[r] += c * left[o * P + q + r];
       }
-      UNROLL for (int r = 0; r < BLOCK; r++) row[q + r] += scale * acc[r];
+      UNROLL for (int r = 0; r < BLOCK; r++) row[q + r] = (add ? row[q + r] : (V){0}) + scale * acc[r];
     }
     for (; q < P; q++) {
       V acc = (V){0};
       for (int64_t o = 0; o < n_out; o++) acc += W[o * cols + j] * left[o * P + q];
-      row[q] += scale * acc;
+      row[q] = (add ? row[q] : (V){0}) + scale * acc;
     }
   }
 }
 
-/* G[o][j] += sum_q left[o][q] in[j][q] (and G[o][n_in] += sum_q left[o][q] when `bias`) */
+/* sum_q l[q] in[q * stride] over four partial sums (short chains of dependent multiply-adds) */
+static inline V SUF(dot)(int64_t P, const V* restrict l, const V* restrict in) {
+  V a0 = (V){0}, a1 = (V){0}, a2 = (V){0}, a3 = (V){0};
+  int64_t q = 0;
+  for (; q + 4 <= P; q += 4) {
+    a0 += l[q] * in[q], a1 += l[q + 1] * in[q + 1];
+    a2 += l[q + 2] * in[q + 2], a3 += l[q + 3] * in[q + 3];
+  }
+  for (; q < P; q++) a0 += l[q] * in[q];
+  return (a0 + a1) + (a2 + a3);
+}
+
+/* out[o][j] = base[o][j] + scale * sum_q left[o][q] in[j][q], for j < n_in, and likewise the
+ * bias column with in = 1 when `bias` (out may be base) */
 static void SUF(outer)(int64_t n_out, int64_t n_in, int64_t P, const V* restrict left,
-                       const V* restrict in, V* restrict G, int bias) {
+                       const V* restrict in, const V* base, V scale, V* out, int bias) {
   for (int64_t o = 0; o < n_out; o++) {
-    V* g = G + o * (n_in + 1);
+    const int64_t row = o * (n_in + 1);
     const V* l = left + o * P;
     if (bias) {
       V acc = (V){0};
       for (int64_t q = 0; q < P; q++) acc += l[q];
-      g[n_in] += acc;
+      out[row + n_in] = base[row + n_in] + scale * acc;
     }
     int64_t j = 0;
     for (; j + BLOCK <= n_in; j += BLOCK) {
@@ -302,13 +315,9 @@ static void SUF(outer)(int64_t n_out, int64_t n_in, int64_t P, const V* restrict
         V c = l[q];
         UNROLL for (int r = 0; r < BLOCK; r++) acc[r] += c * in[(j + r) * P + q];
       }
-      UNROLL for (int r = 0; r < BLOCK; r++) g[j + r] += acc[r];
+      UNROLL for (int r = 0; r < BLOCK; r++) out[row + j + r] = base[row + j + r] + scale * acc[r];
     }
-    for (; j < n_in; j++) {
-      V acc = (V){0};
-      for (int64_t q = 0; q < P; q++) acc += l[q] * in[j * P + q];
-      g[j] += acc;
-    }
+    for (; j < n_in; j++) out[row + j] = base[row + j] + scale * SUF(dot)(P, l, in + j * P);
   }
 }
 
@@ -362,16 +371,16 @@ static void SUF(head_vjp)(int64_t K, int64_t P, const V* logits, const V* t, con
   }
 }
 
-/* Scratch of one step and of its reverse: a layer's gradient; e_bar per hidden layer; u (then
- * delta_bar), z_bar and a_bar, each a widest layer's [width][P]; t_bar; lr_bar per object. */
+/* Scratch of the reverse step: e_bar per hidden layer; u (then delta_bar), z_bar and a_bar,
+ * each a widest layer's [width][P]; t_bar; lr_bar per object. */
 typedef struct {
-  V *grad, *e_bar, *u, *z_bar, *a_bar, *t_bar, *lr_bar;
+  V *e_bar, *u, *z_bar, *a_bar, *t_bar, *lr_bar;
   int64_t hidden[MAX_LAYERS]; /* offset of hidden layer i in e_bar */
 } SUF(Work);
 #define Work SUF(Work)
 
 /* One SGD step p -> p_new = p - lr * grad on the batch (x [d][P], t [K][P]); fills the tape. */
-static void SUF(step)(const Problem* pr, const Tape* tp, Work* wk, const V* p, V* p_new,
+static void SUF(step)(const Problem* pr, const Tape* tp, const V* p, V* p_new,
                       const V* x, const V* t, V lr, V* tape) {
   const int64_t P = pr->P, nl = pr->layers;
   const int64_t* w = pr->width;
@@ -386,16 +395,13 @@ static void SUF(step)(const Problem* pr, const Tape* tp, Work* wk, const V* p, V
   for (int i = nl - 1; i >= 0; i--) { /* backward, and the update */
     const V* in = i ? tape + tp->act[i - 1] : x;
     const V* delta = tape + tp->delta[i];
-    const int64_t size = w[i + 1] * (w[i] + 1), at = tp->layer[i];
-    memset(wk->grad, 0, sizeof(V) * size);
-    SUF(outer)(w[i + 1], w[i], P, delta, in, wk->grad, 1);
-    for (int64_t k = 0; k < size; k++) p_new[at + k] = p[at + k] - lr * wk->grad[k];
+    const int64_t at = tp->layer[i];
+    SUF(outer)(w[i + 1], w[i], P, delta, in, p + at, -lr, p_new + at, 1);
     if (i == 0) break;
     /* delta of layer i - 1: (W_i.T @ delta) times the slope at its output */
     V* e = tape + tp->delta[i - 1];
     const V* a = tape + tp->act[i - 1];
-    memset(e, 0, sizeof(V) * w[i] * P);
-    SUF(transposed)(w[i + 1], w[i], P, p + at, delta, (V){0} + 1, e);
+    SUF(transposed)(w[i + 1], w[i], P, p + at, delta, (V){0} + 1, e, 0);
     for (int64_t k = 0; k < w[i] * P; k++) e[k] = SUF(gate)(pr->relu, e[k], a[k]);
   }
 }
@@ -439,11 +445,10 @@ static V SUF(reverse_step)(const Problem* pr, const Tape* tp, Work* wk, const V*
       for (int64_t k = 0; k < w[i + 1] * P; k++) z_bar[k] = SUF(gate)(pr->relu, a_bar[k], a[k]);
     }
     V* out = i ? a_bar : x_bar; /* the cotangent of this layer's input */
-    memset(out, 0, sizeof(V) * w[i] * P);
-    SUF(transposed)(w[i + 1], w[i], P, p + tp->layer[i], z_bar, (V){0} + 1, out);
-    SUF(transposed)(w[i + 1], w[i], P, Wb, delta, -lr, out);
-    SUF(outer)(w[i + 1], w[i], P, z_bar, in, Wb, 1);
-    if (i) SUF(outer)(w[i + 1], w[i], P, delta, wk->e_bar + wk->hidden[i - 1], Wb, 0);
+    SUF(transposed)(w[i + 1], w[i], P, p + tp->layer[i], z_bar, (V){0} + 1, out, 0);
+    SUF(transposed)(w[i + 1], w[i], P, Wb, delta, -lr, out, 1);
+    SUF(outer)(w[i + 1], w[i], P, z_bar, in, Wb, (V){0} + 1, Wb, 1);
+    if (i) SUF(outer)(w[i + 1], w[i], P, delta, wk->e_bar + wk->hidden[i - 1], Wb, (V){0} + 1, Wb, 0);
   }
   V lr_bar = (V){0};
   for (int64_t q = 0; q < P; q++) lr_bar += wk->lr_bar[q];
@@ -500,44 +505,39 @@ static void* SUF(alloc)(int64_t vectors) {
 /* The step's and reverse step's scratch (one block; NULL when out of memory). */
 static V* SUF(work)(const Problem* pr, Work* wk) {
   const int64_t P = pr->P, K = pr->width[pr->layers];
-  int64_t hidden = 0, widest = K, layer = 0;
+  int64_t hidden = 0, widest = K;
   for (int i = 0; i + 1 < pr->layers; i++) wk->hidden[i] = hidden, hidden += pr->width[i + 1] * P;
-  for (int i = 0; i < pr->layers; i++) {
-    int64_t size = pr->width[i + 1] * (pr->width[i] + 1);
-    layer = size > layer ? size : layer;
-    widest = pr->width[i] > widest ? pr->width[i] : widest;
-  }
-  int64_t sizes[7] = {layer, hidden, widest * P, widest * P, widest * P, K * P, P};
-  V** slots[7] = {&wk->grad, &wk->e_bar, &wk->u, &wk->z_bar, &wk->a_bar, &wk->t_bar, &wk->lr_bar};
+  for (int i = 0; i < pr->layers; i++) widest = pr->width[i] > widest ? pr->width[i] : widest;
+  int64_t sizes[6] = {hidden, widest * P, widest * P, widest * P, K * P, P};
+  V** slots[6] = {&wk->e_bar, &wk->u, &wk->z_bar, &wk->a_bar, &wk->t_bar, &wk->lr_bar};
   int64_t total = 0;
-  for (int k = 0; k < 7; k++) total += sizes[k];
+  for (int k = 0; k < 6; k++) total += sizes[k];
   V* block = SUF(alloc)(total);
-  for (int k = 0, at = 0; block && k < 7; at += sizes[k], k++) *slots[k] = block + at;
+  for (int k = 0, at = 0; block && k < 6; at += sizes[k], k++) *slots[k] = block + at;
   return block;
 }
 
 static const char* SUF(run)(const Problem* pr, const REAL* flat, const REAL* x, const REAL* t,
                             const int32_t* index, const REAL* lrs, REAL* out) {
   Tape tp = SUF(tape_layout)(pr);
-  Work wk;
   const int64_t P = pr->P, d = pr->width[0], K = pr->width[pr->layers];
   V *p = SUF(alloc)(pr->np), *p_new = SUF(alloc)(pr->np), *tape = SUF(alloc)(tp.size);
-  V *xv = SUF(alloc)(d * P), *tv = SUF(alloc)(K * P), *block = SUF(work)(pr, &wk);
+  V *xv = SUF(alloc)(d * P), *tv = SUF(alloc)(K * P);
   const char* message = NULL;
-  if (!p || !p_new || !tape || !xv || !tv || !block)
+  if (!p || !p_new || !tape || !xv || !tv)
     message = "tabdistill inner loop: out of memory";
   for (int64_t first = 0; !message && first < pr->B; first += LANES) {
     Group g = SUF(group)(pr, first);
     SUF(load)(&g, flat, pr->np, p);
     for (int64_t k = 0; k < pr->n; k++) {
       V lr = SUF(batch)(pr, &g, x, t, index, lrs, k, xv, tv);
-      SUF(step)(pr, &tp, &wk, p, p_new, xv, tv, lr, tape);
+      SUF(step)(pr, &tp, p, p_new, xv, tv, lr, tape);
       V* swap = p;
       p = p_new, p_new = swap;
     }
     SUF(store)(&g, p, pr->np, out);
   }
-  free(p), free(p_new), free(tape), free(xv), free(tv), free(block);
+  free(p), free(p_new), free(tape), free(xv), free(tv);
   return message;
 }
 
@@ -568,7 +568,7 @@ static const char* SUF(reverse)(const Problem* pr, const REAL* flat, const REAL*
     for (int64_t k = 0; k < (n_seg - 1) * seg; k++) {
       V *now = params + (k % 2) * np, *next = params + ((k + 1) % 2) * np;
       V lr = SUF(batch)(pr, &g, x, t, index, lrs, k, xv, tv);
-      SUF(step)(pr, &tp, &wk, now, next, xv, tv, lr, tapes);
+      SUF(step)(pr, &tp, now, next, xv, tv, lr, tapes);
       if ((k + 1) % seg == 0) memcpy(starts + (k + 1) / seg * np, next, sizeof(V) * np);
     }
     SUF(load)(&g, bar_in, np, bar);
@@ -578,7 +578,7 @@ static const char* SUF(reverse)(const Problem* pr, const REAL* flat, const REAL*
       for (int64_t k = begin; k < end; k++) {
         V lr = SUF(batch)(pr, &g, x, t, index, lrs, k, xv, tv);
         V* p = params + (k - begin) * np;
-        SUF(step)(pr, &tp, &wk, p, p + np, xv, tv, lr, tapes + (k - begin) * tp.size);
+        SUF(step)(pr, &tp, p, p + np, xv, tv, lr, tapes + (k - begin) * tp.size);
       }
       for (int64_t k = end - 1; k >= begin; k--) {
         V lr = SUF(batch)(pr, &g, x, t, index, lrs, k, xv, tv);
