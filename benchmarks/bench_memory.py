@@ -53,7 +53,7 @@ def measure(args) -> dict:
         refs.write("5")  # resets the peak (VmHWM) to the current RSS
     before = _status_bytes("VmRSS")
     start = time.perf_counter()
-    _, losses = compiled(state, X, T)
+    _, losses = compiled(state, X, T, None)
     jax.block_until_ready(losses)
     epoch_s = time.perf_counter() - start
     peak = _status_bytes("VmHWM")

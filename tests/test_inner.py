@@ -124,12 +124,13 @@ def test_without_a_c_compiler_the_jax_loop_runs(monkeypatch, tmp_path):
         native._library.cache_clear()  # the next test finds the real library again
 
 
-@pytest.mark.parametrize("spec", ["linear", "mlp:4x2:tanh", "mlp:17x2"])
-def test_nets_the_c_loop_does_not_run_take_the_jax_loop(monkeypatch, spec):
+@pytest.mark.parametrize("spec,features", [("linear", 2), ("mlp:4x2:tanh", 2), ("mlp:17x2", 2),
+                                           ("mlp2", 17)])
+def test_nets_the_c_loop_does_not_run_take_the_jax_loop(monkeypatch, spec, features):
     monkeypatch.setenv(native.ENV, "on")
     arch = parse_arch(spec)
-    params = arch.init(jax.random.PRNGKey(0), 2, 1)
-    x, t = jnp.ones((1, 2, 2)), jnp.ones((1, 2, 1))
+    params = arch.init(jax.random.PRNGKey(0), features, 1)
+    x, t = jnp.ones((1, 2, features)), jnp.ones((1, 2, 1))
     program = str(jax.make_jaxpr(lambda p: unroll(arch, p, x, t, jnp.zeros(3, jnp.int32),
                                                   jnp.full(3, 0.1)))(params))
-    assert not native.runs(arch) and "ffi_call" not in program
+    assert not native.runs(arch, features) and "ffi_call" not in program

@@ -17,10 +17,10 @@ differentiation of ``jax.grad`` inside ``lax.scan`` gives the same numbers throu
 loop body two to three times larger, whose tiny batched matrix products mostly land in XLA's
 slow forms; here every product has the layout XLA:CPU runs fastest.
 
-On the CPU, the nets :func:`tabdistill.native.runs` covers (narrow ReLU nets, such as the
-paper's) take the same two passes compiled from C instead (``native/unroll.c``, behind JAX's
-FFI), with the nets of a vmapped batch side by side in SIMD lanes: the same numbers to
-rounding, two to three times faster.
+On the CPU, the nets :func:`tabdistill.native.runs` covers (small ReLU nets, such as the
+paper's on moons) take the same two passes compiled from C instead (``native/unroll.c``,
+behind JAX's FFI), with the nets of a vmapped batch side by side in SIMD lanes: the same
+numbers to rounding, up to two and a half times faster.
 
 The step and its reverse, in the code's names (:func:`_backprop`, :func:`_reverse_step`)
 ----------------------------------------------------------------------------------------
@@ -330,7 +330,7 @@ def unroll(
     layers = _fold(params)
     layout = _Layout(_Act(arch.activation), tuple(wa.shape for wa in layers))
     flat, t_steps = _pack(layers), jnp.swapaxes(t_steps, 1, 2)
-    if native.runs(arch) and native.enabled():
+    if native.runs(arch, x_steps.shape[-1]) and native.enabled():
         widths = (layout.shapes[0][1] - 1, *(shape[0] for shape in layout.shapes))
         spec = native.spec(arch, n if memory == "store" else length, widths)
         dtype = flat.dtype

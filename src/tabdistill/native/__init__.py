@@ -5,8 +5,8 @@ back through them; on the CPU it hands both to the two handlers of ``unroll.c``,
 4 or 8 nets side by side, one per SIMD lane, where XLA runs one net's tiny matrix products one
 kernel at a time. The arithmetic is inner.py's, line for line (the tests hold the two to each
 other in float64), so results agree to rounding. It covers the nets where it pays
-(:func:`runs`): hidden layers of ReLU (or identity) units at most 16 wide, such as the paper's
-``mlp2`` and ``mlp4``.
+(:func:`runs`): hidden layers of ReLU (or identity) units, no layer with more than 16 inputs,
+such as the paper's ``mlp2`` and ``mlp4`` on moons.
 
 The library is built the first time a process needs it, with the system's C compiler, into
 ``$XDG_CACHE_HOME/tabdistill/native`` (one file per source, compiler, jaxlib and CPU), and
@@ -34,9 +34,10 @@ import numpy as np
 
 ENV = "TABDISTILL_NATIVE"
 # The nets it runs: hidden layers of ReLU or identity units (a piecewise-linear activation
-# needs no curvature terms), at most this wide. Wider nets, smooth activations and nets with no
-# hidden layer run as fast or faster in XLA (benchmarks/README.md).
-MAX_WIDTH = 16
+# needs no curvature terms), no layer taking more than this many inputs. With more, a few nets
+# (one restart: 3) run as fast or faster in XLA, whose products use the batch's rows as SIMD
+# lanes; smooth activations and nets with no hidden layer too (benchmarks/README.md).
+MAX_FAN_IN = 16
 FLAGS = ("-O2", "-march=native", "-shared", "-fPIC", "-std=gnu11", "-Werror")
 _OFF = {"0", "off", "no", "none", "false"}
 _turned_off = contextvars.ContextVar("tabdistill_native_off", default=False)
@@ -117,10 +118,10 @@ def _build() -> Path:
     return path
 
 
-def runs(arch) -> bool:
-    """Whether the compiled loop runs this architecture (and runs it faster than XLA)."""
+def runs(arch, n_features: int) -> bool:
+    """Whether the C loop runs this net on rows of ``n_features``."""
     return (arch.activation in ("relu", "identity") and len(arch.hidden) > 0
-            and max(arch.hidden) <= MAX_WIDTH)
+            and max(n_features, *arch.hidden) <= MAX_FAN_IN)
 
 
 def spec(arch, segment: int, widths) -> tuple[int, ...]:
