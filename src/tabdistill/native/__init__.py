@@ -38,6 +38,7 @@ ENV = "TABDISTILL_NATIVE"
 # (one restart: 3) run as fast or faster in XLA, whose products use the batch's rows as SIMD
 # lanes; smooth activations and nets with no hidden layer too (benchmarks/README.md).
 MAX_FAN_IN = 16
+MAX_LAYERS = 64  # unroll.c's
 FLAGS = ("-O2", "-march=native", "-shared", "-fPIC", "-std=gnu11", "-Werror")
 _OFF = {"0", "off", "no", "none", "false"}
 _turned_off = contextvars.ContextVar("tabdistill_native_off", default=False)
@@ -120,7 +121,7 @@ def _build() -> Path:
 
 def runs(arch, n_features: int) -> bool:
     """Whether the C loop runs this net on rows of ``n_features``."""
-    return (arch.activation in ("relu", "identity") and len(arch.hidden) > 0
+    return (arch.activation in ("relu", "identity") and 0 < len(arch.hidden) < MAX_LAYERS
             and max(n_features, *arch.hidden) <= MAX_FAN_IN)
 
 

@@ -21,7 +21,7 @@
  * from the last, trains through the segment again keeping each step's tape and steps back
  * through it: segment = n is inner.py's ``store`` mode, segment ~ sqrt(n) its ``checkpoint``.
  */
-#ifndef REAL
+#ifndef LANES
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,50 +37,23 @@ typedef struct {
   int64_t B, np, s, P, n;        /* nets, parameters per net, batches, objects, steps */
 } Problem;
 
-#define REAL float
-#define INT int32_t
+/* The arithmetic below, once per precision and lane count (the file includes itself). */
+#define DOUBLE 0
 #define LANES 4
 #define SUF(name) name##_f32_4
-#define EXP expf
 #include "unroll.c"
-#undef REAL
-#undef INT
-#undef LANES
-#undef SUF
-#undef EXP
-#define REAL float
-#define INT int32_t
+#define DOUBLE 0
 #define LANES 8
 #define SUF(name) name##_f32_8
-#define EXP expf
 #include "unroll.c"
-#undef REAL
-#undef INT
-#undef LANES
-#undef SUF
-#undef EXP
-#define REAL double
-#define INT int64_t
+#define DOUBLE 1
 #define LANES 4
 #define SUF(name) name##_f64_4
-#define EXP exp
 #include "unroll.c"
-#undef REAL
-#undef INT
-#undef LANES
-#undef SUF
-#undef EXP
-#define REAL double
-#define INT int64_t
+#define DOUBLE 1
 #define LANES 8
 #define SUF(name) name##_f64_8
-#define EXP exp
 #include "unroll.c"
-#undef REAL
-#undef INT
-#undef LANES
-#undef SUF
-#undef EXP
 
 /* ---- the FFI glue ------------------------------------------------------------------------ */
 
@@ -149,41 +122,45 @@ static const char* problem(XLA_FFI_CallFrame* frame, Problem* pr) {
   return NULL;
 }
 
-XLA_FFI_Error* tabdistill_run(XLA_FFI_CallFrame* frame) {
+/* Both handlers: checks, then the instantiation for the dtype and the number of nets. */
+static XLA_FFI_Error* handle(XLA_FFI_CallFrame* frame, int reverse) {
   if (metadata(frame) || frame->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
   Problem pr;
   const char* message = problem(frame, &pr);
   if (message) return fail(frame, message);
-  const int32_t* index = (const int32_t*)arg(frame, 3)->data;
-  void *flat = arg(frame, 0)->data, *x = arg(frame, 1)->data, *t = arg(frame, 2)->data;
-  void *lrs = arg(frame, 4)->data, *out = ret(frame, 0)->data;
+  void *in[6] = {NULL}, *out[4] = {NULL};
+  for (int i = 0; i < frame->args.size && i < 6; i++) in[i] = arg(frame, i)->data;
+  for (int i = 0; i < frame->rets.size && i < 4; i++) out[i] = ret(frame, i)->data;
+  const int32_t* index = in[3];
   int wide = pr.B > 4, f32 = arg(frame, 0)->dtype == XLA_FFI_DataType_F32;
-  if (f32) message = (wide ? run_f32_8 : run_f32_4)(&pr, flat, x, t, index, lrs, out);
-  else message = (wide ? run_f64_8 : run_f64_4)(&pr, flat, x, t, index, lrs, out);
-  return message ? fail(frame, message) : NULL;
-}
-
-XLA_FFI_Error* tabdistill_reverse(XLA_FFI_CallFrame* frame) {
-  if (metadata(frame) || frame->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
-  Problem pr;
-  const char* message = problem(frame, &pr);
-  if (message) return fail(frame, message);
-  const int32_t* index = (const int32_t*)arg(frame, 3)->data;
-  void *flat = arg(frame, 0)->data, *x = arg(frame, 1)->data, *t = arg(frame, 2)->data;
-  void *lrs = arg(frame, 4)->data, *bar = arg(frame, 5)->data;
-  void *flat_bar = ret(frame, 0)->data, *x_bar = ret(frame, 1)->data;
-  void *t_bar = ret(frame, 2)->data, *lr_bar = ret(frame, 3)->data;
-  int wide = pr.B > 4, f32 = arg(frame, 0)->dtype == XLA_FFI_DataType_F32;
-  if (f32)
-    message = (wide ? reverse_f32_8 : reverse_f32_4)(&pr, flat, x, t, index, lrs, bar, flat_bar,
-                                                     x_bar, t_bar, lr_bar);
+  if (!reverse && f32)
+    message = (wide ? run_f32_8 : run_f32_4)(&pr, in[0], in[1], in[2], index, in[4], out[0]);
+  else if (!reverse)
+    message = (wide ? run_f64_8 : run_f64_4)(&pr, in[0], in[1], in[2], index, in[4], out[0]);
+  else if (f32)
+    message = (wide ? reverse_f32_8 : reverse_f32_4)(&pr, in[0], in[1], in[2], index, in[4],
+                                                     in[5], out[0], out[1], out[2], out[3]);
   else
-    message = (wide ? reverse_f64_8 : reverse_f64_4)(&pr, flat, x, t, index, lrs, bar, flat_bar,
-                                                     x_bar, t_bar, lr_bar);
+    message = (wide ? reverse_f64_8 : reverse_f64_4)(&pr, in[0], in[1], in[2], index, in[4],
+                                                     in[5], out[0], out[1], out[2], out[3]);
   return message ? fail(frame, message) : NULL;
 }
 
-#else /* ---- the arithmetic, once per REAL type and lane count ---------------------------- */
+XLA_FFI_Error* tabdistill_run(XLA_FFI_CallFrame* frame) { return handle(frame, 0); }
+
+XLA_FFI_Error* tabdistill_reverse(XLA_FFI_CallFrame* frame) { return handle(frame, 1); }
+
+#else /* ---- the arithmetic, once per precision and lane count ------------------------------ */
+
+#if DOUBLE
+#define REAL double
+#define INT int64_t
+#define EXP exp
+#else
+#define REAL float
+#define INT int32_t
+#define EXP expf
+#endif
 
 typedef REAL SUF(V) __attribute__((vector_size(LANES * sizeof(REAL))));
 typedef INT SUF(Mask) __attribute__((vector_size(LANES * sizeof(REAL))));
@@ -606,4 +583,10 @@ static const char* SUF(reverse)(const Problem* pr, const REAL* flat, const REAL*
 #undef Tape
 #undef Work
 #undef Group
+#undef REAL
+#undef INT
+#undef EXP
+#undef DOUBLE
+#undef LANES
+#undef SUF
 #endif
