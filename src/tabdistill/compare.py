@@ -190,10 +190,16 @@ def compare(
         seconds["choose"] = time.perf_counter() - start
         say(f"chose a method for each learner (auto) in {seconds['choose']:.1f} s")
 
+    # The coresets depend on the restart alone: made once per restart, not per learner (k-means
+    # of a large train part is seconds each).
+    stage = time.perf_counter()
+    coresets = list(executor.map(_coresets, [(dataset, n_rows, per_class, seed + r)
+                                             for r in range(restarts)]))
+    seconds["coresets"] = time.perf_counter() - stage
     # Every (restart, learner) is a task. The full-data model is a reference, not part of the
     # verdict, and on a large table most of the cost: restart 0's task fits it, once.
-    tasks = [_Task(dataset, learner, method, distilled, choices[learner.name], r, seed, n_rows,
-                   per_class, config.arch, recipe, full=r == 0)
+    tasks = [_Task(dataset, learner, method, distilled, choices[learner.name], r, seed,
+                   per_class, config.arch, recipe, coresets[r], full=r == 0)
              for r in range(restarts) for learner in learners]
     results = {}
     for done, (key, result) in enumerate(executor.imap_unordered(_score, tasks), 1):
@@ -232,6 +238,14 @@ def compare(
     )
 
 
+def _coresets(job) -> dict:
+    """One restart's random subset and k-means centroids, ``{method: (X, y)}``."""
+    dataset, n_rows, per_class, seed = job
+    d = dataset
+    return {"random": stratified_subset(d.X_train, d.y_train, n_rows, seed),
+            "kmeans": kmeans_centroids(d.X_train, d.y_train, per_class, d.n_classes, seed)}
+
+
 def _choose(job):
     """``auto``'s choice for one learner; a top-level function so that a worker process can
     run it."""
@@ -250,10 +264,10 @@ class _Task:
     choice: dict | None  # auto's choice for the learner
     restart: int
     seed: int
-    n_rows: int
     per_class: int
     nets: tuple
     recipe: Recipe
+    coresets: dict  # the restart's random subset and k-means centroids (:func:`_coresets`)
     full: bool  # whether to train on the full train part (else another task does)
 
 
@@ -277,9 +291,7 @@ def _score(task: _Task):
     d, r, seed = task.dataset, task.restart, task.seed + task.restart
     made = _distilled_set(task)
     t1 = time.perf_counter()
-    sets = {"random": stratified_subset(d.X_train, d.y_train, task.n_rows, seed),
-            "kmeans": kmeans_centroids(d.X_train, d.y_train, task.per_class, d.n_classes,
-                                       seed)}
+    sets = dict(task.coresets)
     if task.full:
         sets["full"] = (d.X_train, d.y_train)
     preds = {"distilled": made.fit(task.learner, d.n_classes, seed=seed).predict(d.X_test)}
