@@ -134,3 +134,15 @@ def test_nets_the_c_loop_does_not_run_take_the_jax_loop(monkeypatch, spec, featu
     program = str(jax.make_jaxpr(lambda p: unroll(arch, p, x, t, jnp.zeros(3, jnp.int32),
                                                   jnp.full(3, 0.1)))(params))
     assert not native.runs(arch, features) and "ffi_call" not in program
+
+
+def test_the_c_loop_refuses_a_batch_index_out_of_range(monkeypatch):
+    if not native.available():
+        pytest.skip("no C compiler here: only the JAX loop runs")
+    monkeypatch.setenv(native.ENV, "on")
+    arch = parse_arch("mlp2")
+    params = arch.init(jax.random.PRNGKey(0), 2, 1)
+    x, t = jnp.ones((2, 3, 2)), jnp.ones((2, 3, 1))  # two batches: index 5 reads past them
+    with pytest.raises(Exception, match="batch index is out of range"):
+        jax.block_until_ready(unroll(arch, params, x, t, jnp.array([0, 5], jnp.int32),
+                                     jnp.full(2, 0.1)))

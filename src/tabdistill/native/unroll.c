@@ -132,6 +132,9 @@ static XLA_FFI_Error* handle(XLA_FFI_CallFrame* frame, int reverse) {
   for (int i = 0; i < frame->args.size && i < 6; i++) in[i] = arg(frame, i)->data;
   for (int i = 0; i < frame->rets.size && i < 4; i++) out[i] = ret(frame, i)->data;
   const int32_t* index = in[3];
+  for (int64_t k = 0; k < pr.B * pr.n; k++)
+    if (index[k] < 0 || index[k] >= pr.s)
+      return fail(frame, "tabdistill inner loop: a step's batch index is out of range");
   int wide = pr.B > 4, f32 = arg(frame, 0)->dtype == XLA_FFI_DataType_F32;
   if (!reverse && f32)
     message = (wide ? run_f32_8 : run_f32_4)(&pr, in[0], in[1], in[2], index, in[4], out[0]);
