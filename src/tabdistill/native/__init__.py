@@ -30,6 +30,7 @@ import tempfile
 from importlib import metadata, resources
 from pathlib import Path
 
+import jax
 import numpy as np
 
 ENV = "TABDISTILL_NATIVE"
@@ -50,8 +51,6 @@ def enabled() -> bool:
     turned off."""
     if _turned_off.get() or os.environ.get(ENV, "").strip().lower() in _OFF:
         return False
-    import jax
-
     return jax.default_backend() == "cpu" and available()
 
 
@@ -71,18 +70,16 @@ def available() -> bool:
 
 
 @functools.cache
-def _library() -> Path | None:
-    """Builds (once per machine) and registers the handlers; the library's path, or ``None``
-    when it cannot be built."""
+def _library() -> ctypes.CDLL | None:
+    """Builds (once per machine), loads and registers the handlers; the library (kept here
+    for as long as XLA may call it), or ``None`` when it cannot be built."""
     try:
         lib = ctypes.CDLL(str(_build()))
     except (OSError, subprocess.SubprocessError):
         return None
-    import jax
-
     for name in _TARGETS:
         jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, name)), platform="cpu")
-    return Path(lib._name)
+    return lib
 
 
 def _cpu() -> str:
@@ -96,8 +93,6 @@ def _cpu() -> str:
 
 
 def _build() -> Path:
-    import jax
-
     source = resources.files(__package__).joinpath("unroll.c").read_bytes()
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
@@ -136,8 +131,6 @@ def spec(arch, segment: int, widths) -> tuple[int, ...]:
 
 def run(spec_, flat, x, t, index, lrs):
     """The parameters after the steps (``unroll.c``'s ``tabdistill_run``)."""
-    import jax
-
     call = jax.ffi.ffi_call("tabdistill_run", jax.ShapeDtypeStruct(flat.shape, flat.dtype),
                             vmap_method="broadcast_all")
     return call(flat, x, t, index, lrs, spec=np.array(spec_, np.int64))
@@ -145,8 +138,6 @@ def run(spec_, flat, x, t, index, lrs):
 
 def reverse(spec_, flat, x, t, index, lrs, bar):
     """The cotangents of ``flat, x, t, lrs`` from that of the final parameters."""
-    import jax
-
     shapes = [jax.ShapeDtypeStruct(a.shape, flat.dtype) for a in (flat, x, t, lrs)]
     call = jax.ffi.ffi_call("tabdistill_reverse", shapes, vmap_method="broadcast_all")
     return call(flat, x, t, index, lrs, bar, spec=np.array(spec_, np.int64))
