@@ -263,7 +263,7 @@ static void SUF(transposed)(int64_t n_out, int64_t n_in, int64_t P, const V* res
   }
 }
 
-/* sum_q l[q] in[q * stride] over four partial sums (short chains of dependent multiply-adds) */
+/* sum_q l[q] in[q] over four partial sums (short chains of dependent multiply-adds) */
 static inline V SUF(dot)(int64_t P, const V* restrict l, const V* restrict in) {
   V a0 = (V){0}, a1 = (V){0}, a2 = (V){0}, a3 = (V){0};
   int64_t q = 0;
@@ -301,49 +301,45 @@ static void SUF(outer)(int64_t n_out, int64_t n_in, int64_t P, const V* restrict
   }
 }
 
-/* d loss / d logits for the mean cross-entropy over the P objects (inner.py's _head). */
-static void SUF(head)(int64_t K, int64_t P, const V* logits, const V* t, V* delta) {
-  if (K == 1) {
-    for (int64_t p = 0; p < P; p++)
-      delta[p] = (SUF(lanewise)(logits[p], SUF(sigmoid1)) - t[p]) / (REAL)P;
-    return;
+/* Column p of softmax(logits) [K][P] into out; returns the sum of the column's targets. */
+static V SUF(softmax)(int64_t K, int64_t P, int64_t p, const V* logits, const V* t, V* out) {
+  V top = logits[p], total = (V){0}, sum_t = (V){0};
+  for (int64_t k = 1; k < K; k++) top = SUF(where)(logits[k * P + p] > top, logits[k * P + p], top);
+  for (int64_t k = 0; k < K; k++) {
+    out[k * P + p] = SUF(lanewise)(logits[k * P + p] - top, SUF(exp1));
+    total += out[k * P + p];
+    sum_t += t[k * P + p];
   }
+  for (int64_t k = 0; k < K; k++) out[k * P + p] /= total;
+  return sum_t;
+}
+
+/* d loss / d logits for the mean cross-entropy over the P objects (inner.py's _head); targets
+ * need not sum to 1 when labels are learned. */
+static void SUF(head)(int64_t K, int64_t P, const V* logits, const V* t, V* delta) {
   for (int64_t p = 0; p < P; p++) {
-    V top = logits[p], total = (V){0}, sum_t = (V){0};
-    for (int64_t k = 1; k < K; k++) top = SUF(where)(logits[k * P + p] > top, logits[k * P + p], top);
-    for (int64_t k = 0; k < K; k++) {
-      delta[k * P + p] = SUF(lanewise)(logits[k * P + p] - top, SUF(exp1));
-      total += delta[k * P + p];
-      sum_t += t[k * P + p];
+    if (K == 1) {
+      delta[p] = (SUF(lanewise)(logits[p], SUF(sigmoid1)) - t[p]) / (REAL)P;
+      continue;
     }
+    V sum_t = SUF(softmax)(K, P, p, logits, t, delta);
     for (int64_t k = 0; k < K; k++)
-      delta[k * P + p] = (delta[k * P + p] / total * sum_t - t[k * P + p]) / (REAL)P;
+      delta[k * P + p] = (delta[k * P + p] * sum_t - t[k * P + p]) / (REAL)P;
   }
 }
 
 /* The VJP of head at g: the cotangents of the logits and of the targets. */
 static void SUF(head_vjp)(int64_t K, int64_t P, const V* logits, const V* t, const V* g,
                           V* z_bar, V* t_bar) {
-  if (K == 1) {
-    for (int64_t p = 0; p < P; p++) {
+  for (int64_t p = 0; p < P; p++) {
+    if (K == 1) {
       V sig = SUF(lanewise)(logits[p], SUF(sigmoid1));
       z_bar[p] = g[p] * sig * (1 - sig) / (REAL)P;
       t_bar[p] = -g[p] / (REAL)P;
+      continue;
     }
-    return;
-  }
-  for (int64_t p = 0; p < P; p++) {
-    V top = logits[p], total = (V){0}, sum_t = (V){0}, g_sm = (V){0};
-    for (int64_t k = 1; k < K; k++) top = SUF(where)(logits[k * P + p] > top, logits[k * P + p], top);
-    for (int64_t k = 0; k < K; k++) {
-      z_bar[k * P + p] = SUF(lanewise)(logits[k * P + p] - top, SUF(exp1));
-      total += z_bar[k * P + p];
-      sum_t += t[k * P + p];
-    }
-    for (int64_t k = 0; k < K; k++) {
-      z_bar[k * P + p] /= total; /* the softmax, for now */
-      g_sm += g[k * P + p] * z_bar[k * P + p];
-    }
+    V sum_t = SUF(softmax)(K, P, p, logits, t, z_bar), g_sm = (V){0};
+    for (int64_t k = 0; k < K; k++) g_sm += g[k * P + p] * z_bar[k * P + p];
     for (int64_t k = 0; k < K; k++) {
       t_bar[k * P + p] = (g_sm - g[k * P + p]) / (REAL)P;
       z_bar[k * P + p] = sum_t * z_bar[k * P + p] * (g[k * P + p] - g_sm) / (REAL)P;
