@@ -35,7 +35,7 @@ from pathlib import Path
 
 AUTHORS_SECONDS = 9_400
 PLAIN_COMPILED_SECONDS = 90
-TARGET_SECONDS = 45
+TARGET_SECONDS = {"from scratch": 15, "cache warm": 10}  # issue 11
 
 
 def jobs_for(restarts: int, split: int) -> list[tuple[str, str, int, int]]:
@@ -118,10 +118,11 @@ def main() -> None:
     print(f"| **all, wall clock** | **{cold[1]:.1f}** | **{warm[1]:.1f}** |")
     print()
     for label, total in (("from scratch", cold[1]), ("cache warm", warm[1])):
+        target = TARGET_SECONDS[label]
         print(f"{label}: {AUTHORS_SECONDS / total:.0f}x faster than the authors' implementation "
-              f"({AUTHORS_SECONDS:,} s; target {AUTHORS_SECONDS // TARGET_SECONDS}x, i.e. at "
-              f"most {TARGET_SECONDS} s), {PLAIN_COMPILED_SECONDS / total:.1f}x faster than a "
-              f"plain compiled version ({PLAIN_COMPILED_SECONDS} s)")
+              f"({AUTHORS_SECONDS:,} s; target at most {target} s, i.e. "
+              f"{AUTHORS_SECONDS // target}x), {PLAIN_COMPILED_SECONDS / total:.1f}x faster than "
+              f"a plain compiled version ({PLAIN_COMPILED_SECONDS} s)")
 
 
 if __name__ == "__main__":
