@@ -14,7 +14,11 @@ on how many tables each learner's chosen set is at least the better of ``random`
     tabdistill bench TABLES --target label --rows-per-class 1,10,50 --learners \\
         mlp2,logreg,knn,rf,hgb --methods full,random,kmeans,teacher,search,kip,random-balanced \\
         --restarts 3 --workers 2 --out DIR
-    python benchmarks/auto_rules.py DIR TABLES --target label [--workers 2] [--out FILE]
+    python benchmarks/auto_rules.py DIR TABLES --target label [--workers 2] [--splits K] \\
+        [--out FILE]
+
+``--splits K`` adds a rule: ``auto``'s, on scores averaged over K validation splits (seeds
+``--seed`` to ``--seed + K - 1``), each with its own hits.
 
 The rules (``RULES``) are the ones measured when ``auto``'s rule was chosen; the first is
 ``auto``'s own; the others but the last five keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
@@ -99,6 +103,18 @@ def fixed_order_for(names: tuple):
     return rule
 
 
+def mean_over_splits(splits, learner, rows_per_class) -> str:
+    """``auto``'s order and paired-error rule on scores averaged over validation splits:
+    ``splits`` is ``[(y, hits)]``, one per split (seed); the error of a mean of independent
+    splits' differences is their errors' root sum of squares over their number."""
+    order = methods.auto_candidates(learner, rows_per_class)
+    scores = {n: np.mean([balanced_accuracy(y, h[n]) for y, h in splits]) for n in order}
+    top = max(scores, key=scores.__getitem__)
+    error = {n: np.sqrt(sum(balanced_accuracy_difference_se(y, h[n], h[top]) ** 2
+                            for y, h in splits)) / len(splits) for n in order}
+    return next(n for n in order if scores[n] >= scores[top] - max(methods.AUTO_MARGIN, error[n]))
+
+
 AUTOS_RULE = "paired error, auto's order (auto's rule)"
 RULES = {
     AUTOS_RULE: autos_rule,
@@ -172,6 +188,9 @@ def main() -> None:
     parser.add_argument("--learners", default=LEARNERS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--splits", type=int, default=1,
+                        help="also score auto's rule on scores averaged over this many "
+                             "validation splits (seeds --seed, --seed + 1, ...)")
     parser.add_argument("--out", type=Path, help="also write the tables (markdown) here")
     args = parser.parse_args()
     budgets = [int(b) for b in args.rows_per_class.split(",")]
@@ -181,11 +200,17 @@ def main() -> None:
     scores, auto_chose = read_cells(args.bench_dir, args.seed, classes)
     hits_dir = args.bench_dir / "auto-hits"
     version = methods.METHODS["auto"].version  # the hits change with auto's version
-    jobs = [(t, b, args.seed, learners, hits_dir / f"{t.name}-{b}-{args.seed}-v{version}.npz")
-            for b in budgets for t in tables]
+    seeds = range(args.seed, args.seed + args.splits)
+    jobs = [(t, b, seed, learners, hits_dir / f"{t.name}-{b}-{seed}-v{version}.npz")
+            for seed in seeds for b in budgets for t in tables]
     with ProcessPoolExecutor(args.workers) as pool:
-        seen = dict(zip([(t.name, b) for t, b, *_ in jobs], pool.map(hits_for, jobs),
-                        strict=True))
+        found = dict(zip([(t.name, b, seed) for t, b, seed, *_ in jobs],
+                         pool.map(hits_for, jobs), strict=True))
+    seen = {(t.name, b): found[t.name, b, args.seed] for t in tables for b in budgets}
+    rules = dict(RULES)
+    if args.splits > 1:
+        rules[f"auto's rule on the mean over {args.splits} validation splits"] = (
+            lambda t, b, lr: mean_over_splits([found[t, b, s][lr] for s in seeds], lr, b))
     # A check that the hits are what auto saw: its own cells, where the directory has them
     # (several versions of auto may be there), chose what auto's rule chooses from the hits.
     agree = [auto_chose[t.name, b, lr] == RULES[AUTOS_RULE](
@@ -198,13 +223,13 @@ def main() -> None:
                   f"random and kmeans (of {len(tables)}), mean difference", "",
                   "| rule | " + " | ".join(learners) + " | > 0.005 |",
                   "|---" * (len(learners) + 2) + "|"]
-        for name, rule in RULES.items():
+        for name, rule in rules.items():
             cells, above = [], 0
             for learner in learners:
                 diffs = []
                 for t in tables:
-                    y, hits = seen[t.name, b][learner]
-                    chosen = rule(y, hits, learner, b)
+                    chosen = (rule(t.name, b, learner) if name not in RULES
+                              else rule(*seen[t.name, b][learner], learner, b))
                     ref = max(scores[t.name, b, m, learner] for m in ("random", "kmeans"))
                     diffs.append(scores[t.name, b, chosen, learner] - ref)
                 diffs = np.array(diffs)
