@@ -8,7 +8,8 @@ before it, and checks that the three give the same numbers. Then times Ray's fix
 this process: starting a local Ray, a first map that starts its workers, a second map, and
 shutting it down.
 
-    python benchmarks/bench_ray.py [--rounds 2] [--keel ../shared/data/keel]
+    python benchmarks/bench_ray.py [--rounds 2] [--keel ../shared/data/keel] \
+        [--methods full,random,kmeans] [--restarts 2]
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ import time
 from pathlib import Path
 
 TABLES = ("sonar", "ionosphere", "crx", "vehicle")
-GRID = ["--target", "label", "--rows-per-class", "1,10", "--methods", "full,random,kmeans",
-        "--learners", "logreg,knn,rf", "--restarts", "2", "--quiet"]
+GRID = ["--target", "label", "--rows-per-class", "1,10", "--learners", "logreg,knn,rf", "--quiet"]
 WAYS = {"serial": [], "ray": ["--executor", "ray"], "2 local processes": ["--workers", "2"]}
 NUMBERS = ["dataset", "rows_per_class", "method", "learner", "restart", "balanced_accuracy"]
 
@@ -32,9 +32,9 @@ def load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def run_bench(tables: list[str], options: list[str], out: Path) -> float:
+def run_bench(tables: list[str], grid: list[str], options: list[str], out: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tabdistill.cli", "bench", *tables, *GRID,
+    subprocess.run([sys.executable, "-m", "tabdistill.cli", "bench", *tables, *grid,
                     *options, "--out", str(out)], check=True)
     return time.perf_counter() - start
 
@@ -65,9 +65,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--keel", default=str(Path(__file__).parents[1] / "../shared/data/keel"))
+    p.add_argument("--methods", default="full,random,kmeans",
+                   help="the grid's methods (more, e.g. search, make longer tasks)")
+    p.add_argument("--restarts", default="2")
     args = p.parse_args()
     tables = [str(Path(args.keel) / f"{name}.csv") for name in TABLES]
-    print(f"{os.cpu_count()} cores; tabdistill bench {' '.join(TABLES)} {' '.join(GRID)}")
+    grid = [*GRID, "--methods", args.methods, "--restarts", args.restarts]
+    print(f"{os.cpu_count()} cores; tabdistill bench {' '.join(TABLES)} {' '.join(grid)}")
     print(f"{'round':>5}  {'way':<18} {'wall (s)':>8}  load average before (1, 5, 15 min)")
     walls = {way: [] for way in WAYS}
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,7 +79,7 @@ def main() -> None:
             for way, options in WAYS.items():
                 before = load()
                 out = Path(tmp) / f"{way}-{r}".replace(" ", "-")
-                walls[way].append(run_bench(tables, options, out))
+                walls[way].append(run_bench(tables, grid, options, out))
                 print(f"{r + 1:>5}  {way:<18} {walls[way][-1]:>8.1f}  {before}", flush=True)
         frames = [pd.read_csv(p / "results.csv")[NUMBERS] for p in sorted(Path(tmp).iterdir())]
         same = all(f.equals(frames[0]) for f in frames)
