@@ -207,9 +207,11 @@ def main() -> None:
         found = dict(zip([(t.name, b, seed) for t, b, seed, *_ in jobs],
                          pool.map(hits_for, jobs), strict=True))
     seen = {(t.name, b): found[t.name, b, args.seed] for t in tables for b in budgets}
-    rules = dict(RULES)
+    # Every rule as a choice for (table, budget, learner): RULES' from the first split's hits.
+    choosers = {name: (lambda t, b, lr, rule=rule: rule(*seen[t, b][lr], lr, b))
+                for name, rule in RULES.items()}
     if args.splits > 1:
-        rules[f"auto's rule on the mean over {args.splits} validation splits"] = (
+        choosers[f"auto's rule on the mean over {args.splits} validation splits"] = (
             lambda t, b, lr: mean_over_splits([found[t, b, s][lr] for s in seeds], lr, b))
     # A check that the hits are what auto saw: its own cells, where the directory has them
     # (several versions of auto may be there), chose what auto's rule chooses from the hits.
@@ -223,13 +225,12 @@ def main() -> None:
                   f"random and kmeans (of {len(tables)}), mean difference", "",
                   "| rule | " + " | ".join(learners) + " | > 0.005 |",
                   "|---" * (len(learners) + 2) + "|"]
-        for name, rule in rules.items():
+        for name, choose in choosers.items():
             cells, above = [], 0
             for learner in learners:
                 diffs = []
                 for t in tables:
-                    chosen = (rule(t.name, b, learner) if name not in RULES
-                              else rule(*seen[t.name, b][learner], learner, b))
+                    chosen = choose(t.name, b, learner)
                     ref = max(scores[t.name, b, m, learner] for m in ("random", "kmeans"))
                     diffs.append(scores[t.name, b, chosen, learner] - ref)
                 diffs = np.array(diffs)

@@ -102,7 +102,7 @@ def raw_lr(lr: float) -> float:
 
 
 # LLVM's level 2 rather than 3 for the outer epoch: a quarter to a third less compile time, and
-# as fast (its products are library calls; the C loop, where it runs, is compiled apart).
+# as fast, measured on nets of both inner loops (the C one, where it runs, is compiled apart).
 # Level 1 compiles faster still but rounds a lone restart unlike the same restart beside
 # others, which --first-restart must not see (benchmarks/README.md, section 5.2).
 EPOCH_COMPILER_OPTIONS = {"xla_backend_optimization_level": 2}
