@@ -34,6 +34,7 @@ from .domain import rows as domain_rows
 from .errors import DivergedError
 from .inner import unroll
 from .models import Architecture, loss_fn, n_outputs, one_hot_targets, parse_archs
+from .runtime import COMPILER_OPTIONS
 from .training import minibatches
 
 
@@ -101,13 +102,6 @@ def raw_lr(lr: float) -> float:
     return float(np.log(np.expm1(lr)))
 
 
-# LLVM's level 2 rather than 3 for the outer epoch: a quarter to a third less compile time, and
-# as fast, measured on nets of both inner loops (the C one, where it runs, is compiled apart).
-# Level 1 compiles faster still but rounds a lone restart unlike the same restart beside
-# others, which --first-restart must not see (benchmarks/README.md, section 5.2).
-EPOCH_COMPILER_OPTIONS = {"xla_backend_optimization_level": 2}
-
-
 def trained_loss(arch: Architecture, params, x, targets, batch_index, lrs, xb, tb, wb=None, *,
                  memory: str = "store") -> jax.Array:
     """One internal model's loss on the real batch after the unrolled inner loop."""
@@ -134,7 +128,7 @@ class Distiller_:
         # Architecture draws are shared by the restarts (not vmapped), so that lax.switch
         # runs one branch per model rather than all of them.
         self._run_epoch = jax.jit(jax.vmap(self._epoch, in_axes=(0, None, None, None)),
-                                  compiler_options=EPOCH_COMPILER_OPTIONS)
+                                  compiler_options=COMPILER_OPTIONS)
         self._start = jax.jit(jax.vmap(self._start_one))
 
     def run_epoch(self, state: _State, X, T, draws=None):

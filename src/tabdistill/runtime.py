@@ -29,6 +29,12 @@ NO_YNNPACK = "--xla_cpu_experimental_ynn_fusion_type="  # XLA compiles the produ
 LOOP_EMITTERS = "--xla_cpu_use_fusion_emitters=false"  # compiles faster, runs as fast or faster
 YNNPACK_FLAG_JAXLIB = ((0, 10), (0, 12))  # [from, to): jaxlib versions that have both flags
 _OFF = {"0", "off", "no", "none", "false"}
+# Per program, for those that train nets (the outer epoch, fresh nets on a set): LLVM's level 2
+# rather than XLA's 3 compiles them a quarter to a third faster and they run as fast, measured on
+# nets of both inner loops (benchmarks/README.md, section 5.2). Level 1 compiles faster still
+# but rounds a lone restart unlike the same restart beside others, which --first-restart must
+# not see.
+COMPILER_OPTIONS = {"xla_backend_optimization_level": 2}
 
 
 def fast_cpu_flags() -> tuple[str, ...]:

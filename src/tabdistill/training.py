@@ -19,6 +19,7 @@ from jax import lax
 
 from .inner import unroll
 from .models import Architecture, loss_fn, one_hot_targets, predict_class
+from .runtime import COMPILER_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def _metrics(arch: Architecture, params, test, n_out: int):
 # vmaps over an axis only when its arguments have it.
 
 
-@partial(jax.jit, static_argnames=("arch", "recipe"))
+@partial(jax.jit, static_argnames=("arch", "recipe"),
+         compiler_options=COMPILER_OPTIONS)
 def fit_rows(arch: Architecture, recipe: Recipe, X, T, keys, test=None):
     """Trains fresh nets on the rows ``X [N, d]`` with targets ``T [N, K]``.
 
@@ -117,7 +119,8 @@ def fit_rows(arch: Architecture, recipe: Recipe, X, T, keys, test=None):
     return one_net(keys) if keys.ndim == 1 else jax.vmap(one_net)(keys)
 
 
-@partial(jax.jit, static_argnames=("arch", "init", "every"))
+@partial(jax.jit, static_argnames=("arch", "init", "every"),
+         compiler_options=COMPILER_OPTIONS)
 def fit_schedule(arch: Architecture, x, targets, batch_index, lrs, keys, test=None, *,
                  init: str, every: int | None = None):
     """Trains fresh nets by SGD: step ``k`` on synthetic batch ``batch_index[k]`` ``[n]``
