@@ -1,11 +1,11 @@
 """The ``teacher`` method's labels from a teacher trained on class-balanced row weights,
 against the labels of the plain teacher divided by the class shares (``teacher`` version 3).
 
-For each table, budget and weighted learner (``logreg`` by default): per-class k-means
-centroids (the ``teacher`` method's, 3 restarts), labelled twice: by the learner trained on the
-whole train part with every row weighing 1 and its probabilities made balanced
-(:func:`tabdistill.methods.balanced_proba`), and by the learner trained with each row weighing
-1 / its class's share of the train part (its probabilities as they are). A learner trained on
+For each table, budget and weighted learner (``logreg`` by default): the ``teacher`` method's
+sets (3 restarts: per-class k-means centroids labelled by the learner trained on the whole
+train part, its probabilities made balanced by :func:`tabdistill.methods.balanced_proba`), and
+the same centroids labelled by the learner trained with each row weighing 1 / its class's share
+of the train part (its probabilities as they are). A learner trained on
 each set as ``teacher`` trains it is scored by balanced accuracy on the table's test part.
 Prints a markdown table of means and the paired difference, then the tables where each is at
 least the better of random and k-means (computed here with the same seeds).
@@ -16,24 +16,26 @@ least the better of random and k-means (computed here with the same seeds).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score
 
 from tabdistill.data import load_dataset
-from tabdistill.learners import fit, fit_soft
-from tabdistill.methods import METHODS, balanced_proba, kmeans_centroids
+from tabdistill.learners import fit
+from tabdistill.methods import METHODS
 
 RESTARTS = 3
 
 
-def labels(learner, X, y, rows, n_classes, seed, balanced_weights: bool):
-    if balanced_weights:
-        share = np.bincount(y, minlength=n_classes) / len(y)
-        teacher = fit(learner, X, y, n_classes, seed=seed, sample_weight=1 / share[y])
-        return teacher.predict_proba(rows)
-    return balanced_proba(fit(learner, X, y, n_classes, seed=seed).predict_proba(rows), y)
+def balanced_weight_teacher(ds, made, restart, learner):
+    """``teacher``'s set ``made`` (of ``restart``) relabelled by a teacher trained on balanced
+    row weights: the same centroids and row weight, the teacher's probabilities as they are."""
+    X, y, k = ds.X_train, ds.y_train, ds.n_classes
+    share = np.bincount(y, minlength=k) / len(y)
+    teacher = fit(learner, X, y, k, seed=restart, sample_weight=1 / share[y])
+    return dataclasses.replace(made, proba=teacher.predict_proba(made.X))
 
 
 def main() -> None:
@@ -50,7 +52,7 @@ def main() -> None:
     tally = {}
     for path in args.tables:
         ds = load_dataset(path)
-        X, y, k = ds.X_train, ds.y_train, ds.n_classes
+        k = ds.n_classes
 
         def score(model, ds=ds):
             return balanced_accuracy_score(ds.y_test, model.predict(ds.X_test))
@@ -61,13 +63,13 @@ def main() -> None:
             for learner in learners:
                 core = max(np.mean([score(s.fit(learner, k, seed=r)) for r, s in enumerate(sets)])
                            for sets in coresets.values())
+                plain = METHODS["teacher"].make(ds, b, restarts, 0, (), learner=learner)
+                teacher_sets = {False: plain, True: [balanced_weight_teacher(ds, m, r, learner)
+                                                     for r, m in enumerate(plain)]}
                 found = {}
                 for balanced in (False, True):
-                    found[balanced] = np.mean([
-                        score(fit_soft(learner, rows, labels(learner, X, y, rows, k, r, balanced),
-                                       k, seed=r, weight=len(y) / len(rows)))
-                        for r in restarts
-                        for rows, _ in [kmeans_centroids(X, y, b, k, r)]])
+                    found[balanced] = np.mean([score(s.fit(learner, k, seed=r))
+                                               for r, s in enumerate(teacher_sets[balanced])])
                     key = (b, learner, balanced)
                     tally.setdefault(key, []).append(found[balanced] - core)
                 print(f"| {Path(path).stem} | {b} | {learner} | {core:.3f} | {found[False]:.3f} "

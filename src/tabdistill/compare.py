@@ -241,9 +241,9 @@ def compare(
 def _coresets(job) -> dict:
     """One restart's random subset and k-means centroids, ``{method: (X, y)}``."""
     dataset, n_rows, per_class, seed = job
-    d = dataset
-    return {"random": stratified_subset(d.X_train, d.y_train, n_rows, seed),
-            "kmeans": kmeans_centroids(d.X_train, d.y_train, per_class, d.n_classes, seed)}
+    X, y = dataset.X_train, dataset.y_train
+    return {"random": stratified_subset(X, y, n_rows, seed),
+            "kmeans": kmeans_centroids(X, y, per_class, dataset.n_classes, seed)}
 
 
 def _choose(job):
