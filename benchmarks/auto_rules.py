@@ -21,7 +21,7 @@ on how many tables each learner's chosen set is at least the better of ``random`
 ``--seed`` to ``--seed + K - 1``), each with its own hits.
 
 The rules (``RULES``) are the ones measured when ``auto``'s rule was chosen; the first is
-``auto``'s own; the others but the last five keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
+``auto``'s own; the others but the last six keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
 fixed order, as version 9 did.
 """
 
@@ -85,11 +85,14 @@ def autos_rule(y, hits, learner, rows_per_class):
     return paired_in_order(y, hits, methods.auto_candidates(learner, rows_per_class))
 
 
-def kip_first_at_one_row(y, hits, learner, rows_per_class):
-    order = methods.auto_candidates(learner, rows_per_class)
-    if parse_learner(learner).is_net and rows_per_class == 1:
-        order = methods.moved_first("kip", order)
-    return paired_in_order(y, hits, order)
+def first_for_nets_at_one_row(name: str):
+    """``auto``'s rule with ``name`` first for nets at 1 row per class."""
+    def rule(y, hits, learner, rows_per_class):
+        order = methods.auto_candidates(learner, rows_per_class)
+        if parse_learner(learner).is_net and rows_per_class == 1:
+            order = methods.moved_first(name, order)
+        return paired_in_order(y, hits, order)
+    return rule
 
 
 def fixed_order_for(names: tuple):
@@ -128,7 +131,8 @@ RULES = {
     "paired error, teacher first for nets at >= 3 rows per class": teacher_first(("mlp2",), 3),
     "paired error, teacher first for mlp2, logreg, hgb at >= 10":
         teacher_first(("mlp2", "logreg", "hgb"), 10),
-    "auto's rule, kip first for mlp2 at 1 row per class": kip_first_at_one_row,
+    "auto's rule, kip first for mlp2 at 1 row per class": first_for_nets_at_one_row("kip"),
+    "auto's rule, kmeans first for mlp2 at 1 row per class": first_for_nets_at_one_row("kmeans"),
     "auto's rule before version 12 (kip not first for knn)": fixed_order_for(("knn", "hgb")),
     "auto's rule before version 13 (hgb chooses at every budget)": fixed_order_for(("hgb",)),
 }

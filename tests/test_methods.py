@@ -185,19 +185,25 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
 
 
-def test_auto_prefers_the_teacher_for_log_loss_learners_kip_for_knn_search_for_hgb(wine):
+def test_auto_prefers_teacher_for_log_loss_learners_kmeans_for_nets_at_one_row_kip_for_knn(wine):
     from tabdistill.methods import (
         AUTO_CANDIDATES,
+        AUTO_KMEANS_AT,
         AUTO_MARGIN,
         AUTO_SEARCH_ONLY_FROM,
         AUTO_TEACHER_FROM,
         auto_candidates,
         auto_choice,
+        moved_first,
     )
 
     for learner in ("mlp2", "mlp:16x2:tanh", "logreg"):
         assert auto_candidates(learner, AUTO_TEACHER_FROM)[0] == "teacher"
         assert auto_candidates(learner, AUTO_TEACHER_FROM - 1) == list(AUTO_CANDIDATES)
+    # At one row per class nets take the class means first; logreg keeps the plain order.
+    for learner in ("mlp2", "mlp:16x2:tanh"):
+        assert auto_candidates(learner, AUTO_KMEANS_AT) == moved_first("kmeans")
+    assert auto_candidates("logreg", AUTO_KMEANS_AT) == list(AUTO_CANDIDATES)
     assert auto_candidates("rf", 50) == list(AUTO_CANDIDATES)
     assert auto_candidates("hgb", AUTO_SEARCH_ONLY_FROM - 1) == list(AUTO_CANDIDATES)
     assert auto_candidates("hgb", AUTO_SEARCH_ONLY_FROM) == ["search"]
