@@ -21,7 +21,7 @@ on how many tables each learner's chosen set is at least the better of ``random`
 ``--seed`` to ``--seed + K - 1``), each with its own hits.
 
 The rules (``RULES``) are the ones measured when ``auto``'s rule was chosen; the first is
-``auto``'s own; the others but the last six keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
+``auto``'s own; the others but the last seven keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
 fixed order, as version 9 did.
 """
 
@@ -85,14 +85,19 @@ def autos_rule(y, hits, learner, rows_per_class):
     return paired_in_order(y, hits, methods.auto_candidates(learner, rows_per_class))
 
 
-def first_for_nets_at_one_row(name: str):
-    """``auto``'s rule with ``name`` first for nets at 1 row per class."""
+def at_one_row(order_for, applies):
+    """``auto``'s rule, but at 1 row per class the learners that ``applies`` to take the
+    candidates in ``order_for(auto's order)``."""
     def rule(y, hits, learner, rows_per_class):
         order = methods.auto_candidates(learner, rows_per_class)
-        if parse_learner(learner).is_net and rows_per_class == 1:
-            order = methods.moved_first(name, order)
+        if rows_per_class == 1 and applies(parse_learner(learner)):
+            order = order_for(order)
         return paired_in_order(y, hits, order)
     return rule
+
+
+def is_net(learner) -> bool:
+    return learner.is_net
 
 
 def fixed_order_for(names: tuple):
@@ -131,8 +136,13 @@ RULES = {
     "paired error, teacher first for nets at >= 3 rows per class": teacher_first(("mlp2",), 3),
     "paired error, teacher first for mlp2, logreg, hgb at >= 10":
         teacher_first(("mlp2", "logreg", "hgb"), 10),
-    "auto's rule, kip first for mlp2 at 1 row per class": first_for_nets_at_one_row("kip"),
-    "auto's rule, kmeans first for mlp2 at 1 row per class": first_for_nets_at_one_row("kmeans"),
+    "auto's rule, kip first for mlp2 at 1 row per class":
+        at_one_row(lambda order: methods.moved_first("kip", order), is_net),
+    "auto's rule before version 14 (search first for mlp2 at 1 row per class)":
+        at_one_row(lambda order: list(methods.AUTO_CANDIDATES), is_net),
+    "auto's rule, kmeans first for every learner but knn at 1 row per class":
+        at_one_row(lambda order: methods.moved_first("kmeans", order),
+                   lambda learner: learner.name != "knn"),
     "auto's rule before version 12 (kip not first for knn)": fixed_order_for(("knn", "hgb")),
     "auto's rule before version 13 (hgb chooses at every budget)": fixed_order_for(("hgb",)),
 }
