@@ -4,6 +4,7 @@ import time
 import pytest
 
 from tabdistill import runtime
+from tabdistill.errors import TabdistillError
 from tabdistill.executor import ProcessExecutor, SerialExecutor, get_executor
 
 
@@ -16,10 +17,23 @@ def square(x):
     return x * x
 
 
+def die_on_three(x):
+    if x == 3:
+        os._exit(9)  # as a worker killed by the system
+    return x
+
+
 def test_results_come_back_in_task_order():
     tasks = list(range(7))
     assert ProcessExecutor(2).map(square, tasks) == SerialExecutor().map(square, tasks)
     assert [x * x for x in tasks] == SerialExecutor().map(square, tasks)
+
+
+def test_a_worker_that_dies_is_one_error_that_says_so():
+    with pytest.raises(TabdistillError, match="worker process died"):
+        ProcessExecutor(2).map(die_on_three, range(6))
+    with pytest.raises(TabdistillError, match="worker process died"):
+        list(ProcessExecutor(2).imap_unordered(die_on_three, range(6)))
 
 
 def test_get_executor_picks_serial_for_one_worker():

@@ -132,3 +132,29 @@ def test_wang_in_domain_keeps_every_row_inside_while_it_learns(mixed, init_rows)
     assert np.isfinite(out.loss_history).all()
     loose = distill(mixed, config.replace(in_domain=False))
     assert np.any(loose.x.reshape(-1, mixed.n_features) > domain.hi + 0.1)  # it would leave
+
+
+KIP_ON_A_SHAPE_XLA_FAILS = """
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))  # a regression fails fast
+import numpy as np
+from tabdistill.domain import Domain
+from tabdistill.kip import kip_rows
+rng = np.random.default_rng(0)
+X = rng.normal(size=(310, 15)).astype(np.float32)
+y = np.arange(310) % 2
+rows, _ = kip_rows(X, y, X[:20], np.arange(20) % 2, 2, Domain.of(X), 0)
+print(rows.shape)
+"""
+
+
+def test_kip_compiles_the_products_xla_fails_on_under_the_fast_flags():
+    # 20 rows x 15 features by a 15 x 15 matrix: with the package's XLA flags, XLA aborts the
+    # process while compiling it (runtime.SAFE_PRODUCTS); kip and its rows avoid that path.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", KIP_ON_A_SHAPE_XLA_FAILS], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split("\n")[-2] == "(20, 15)"

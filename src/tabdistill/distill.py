@@ -29,7 +29,7 @@ from jax import lax
 from . import archspace, resume
 from .config import DistillConfig
 from .data import Dataset
-from .domain import Domain
+from .domain import Domain, compiled_rows
 from .domain import rows as domain_rows
 from .errors import DivergedError
 from .inner import unroll
@@ -198,6 +198,10 @@ class Distiller_:
     def rows(self, x):
         """The synthetic rows of the learned ``x``: itself, or the rows its parameters make."""
         return x if self._domain is None else domain_rows(x, *self._domain)
+
+    def final_rows(self, x):
+        """:meth:`rows`, called outside a compiled program."""
+        return x if self._domain is None else compiled_rows(x, *self._domain)
 
     def init_state(self, seed: int, restart: int) -> _State:
         """One restart's start (see :meth:`init_states`)."""
@@ -411,7 +415,7 @@ def distill(
     # The host-side steps in NumPy: each jnp operation here would be one more small compilation.
     targets = learned.get("targets", np.repeat(np.asarray(fixed)[None], len(restart_ids), 0))
     return DistilledData(
-        x=np.asarray(engine.rows(learned["x"])),
+        x=np.asarray(engine.final_rows(learned["x"])),
         targets=np.asarray(targets),
         labels=engine.labels,
         lrs=np.asarray(jax.nn.softplus(learned["raw_lr"])),

@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .runtime import SAFE_PRODUCTS
+
 EPS = 1e-3  # how near a bound (or zero, in a block) a start may lie: logits stay finite
 
 
@@ -64,3 +66,10 @@ def rows(u, lo, span, same):
     e = jnp.where(onehot, jnp.exp(u - jnp.where(jnp.isfinite(top), top, 0.0)), 0.0)
     total = e @ same  # [n, d]: each feature's block sum
     return jnp.where(onehot, e / jnp.where(onehot, total, 1.0), numeric)
+
+
+# :func:`rows` for calls outside a compiled program (kip's and a distillation's last rows),
+# compiled on its own: its product by ``same`` is one that XLA can fail to compile under this
+# package's flags (runtime.SAFE_PRODUCTS).
+compiled_rows = jax.jit(rows, compiler_options=SAFE_PRODUCTS)
+

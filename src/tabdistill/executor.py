@@ -12,7 +12,10 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
+
+from .errors import TabdistillError
 
 
 class Executor(Protocol):
@@ -71,7 +74,7 @@ class ProcessExecutor:
         )
         try:
             yield pool
-        except BaseException:
+        except BaseException as error:
             # Python 3.14 has ``terminate_workers``; before it, only the private process table.
             workers = list(getattr(pool, "_processes", {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
@@ -79,6 +82,11 @@ class ProcessExecutor:
                 process.terminate()
             for process in workers:
                 process.join()
+            if isinstance(error, BrokenProcessPool):  # killed, most often by the system for memory
+                raise TabdistillError(
+                    "a worker process died (killed by the system, perhaps for want of memory); "
+                    "expected every worker to finish: what the finished tasks saved is kept, and "
+                    "the same command resumes from it") from None
             raise
         pool.shutdown(wait=True)
 

@@ -34,7 +34,8 @@ import numpy as np
 import optax
 from jax import lax
 
-from .domain import Domain, rows
+from .domain import Domain, compiled_rows, rows
+from .runtime import SAFE_PRODUCTS
 
 CG_STEPS = 30  # conjugate-gradient steps per solve: an inexact solve is enough to move the rows
 
@@ -99,7 +100,8 @@ def centred_targets(y, n_classes: int):
     return jax.nn.one_hot(y, n_classes) - 1.0 / n_classes
 
 
-@partial(jax.jit, static_argnames=("n_classes", "steps", "batch", "lr", "head", "neighbours"))
+@partial(jax.jit, static_argnames=("n_classes", "steps", "batch", "lr", "head", "neighbours"),
+         compiler_options=SAFE_PRODUCTS)
 def _optimise(u0, y_s, X, y, probs, domain, key, gamma, reg, *, n_classes, steps, batch, lr,
               head, neighbours):
     """Adam on ``u`` for ``steps`` batches; returns the final ``u`` and the loss per step."""
@@ -149,4 +151,4 @@ def kip_rows(X, y, start_X, start_y, n_classes: int, domain: Domain, seed: int,
         arrays, jax.random.PRNGKey(seed), jnp.float32(gamma), jnp.float32(config.reg),
         n_classes=n_classes, steps=config.steps, batch=min(config.batch, len(y)), lr=config.lr,
         head=config.head, neighbours=config.neighbours)
-    return np.asarray(rows(u, *arrays), np.float32), np.asarray(losses)
+    return np.asarray(compiled_rows(u, *arrays), np.float32), np.asarray(losses)

@@ -35,6 +35,13 @@ _OFF = {"0", "off", "no", "none", "false"}
 # but rounds a lone restart unlike the same restart beside others, which --first-restart must
 # not see.
 COMPILER_OPTIONS = {"xla_backend_optimization_level": 2}
+# XLA (jaxlib 0.10) with both SINGLE_THREAD and NO_YNNPACK aborts the process while compiling
+# some small products (std::bad_alloc after growing to all memory): [20 or 21, 15] @ [15, 12..15]
+# among the shapes scanned, as kip meets on a table of 15 features at 10 rows per class of two
+# classes. Eigen's threaded products do not take that path. Programs whose products do not
+# decide the speed compile with this; the hot ones keep the flags, which run them 1.3-2x faster
+# (benchmarks/bench_inner.py, XLA loop).
+SAFE_PRODUCTS = {"xla_cpu_multi_thread_eigen": True}
 
 
 def fast_cpu_flags() -> tuple[str, ...]:
