@@ -72,4 +72,3 @@ def rows(u, lo, span, same):
 # compiled on its own: its product by ``same`` is one that XLA can fail to compile under this
 # package's flags (runtime.SAFE_PRODUCTS).
 compiled_rows = jax.jit(rows, compiler_options=SAFE_PRODUCTS)
-
