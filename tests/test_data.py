@@ -75,6 +75,15 @@ def test_mixed_table_is_encoded_and_noted():
     assert d.X_train.dtype == np.float32
 
 
+def test_a_coded_count_with_a_text_top_level_is_categories():
+    # 0, 1, 2, "3+" (children living, as a survey codes them): a few levels, not a typo.
+    frame = table().assign(children=lambda f: np.array(["0", "1", "2", "3+"])[f.index % 4])
+    notes = from_frame(frame, target="species").preprocessing
+    assert "children" in notes["categorical_columns"]
+    lo, hi = notes["one_hot_groups"]["children"]
+    assert hi - lo == 4
+
+
 def test_new_rows_transform_the_same_way():
     frame = table()
     d = from_frame(frame, target="species")

@@ -15,7 +15,8 @@ DataFrame) goes through one documented path:
   lines; repeated column names are refused with their names.
 * **Columns.** Numeric columns are standardised; text, boolean and categorical columns are
   one-hot encoded. A text column whose values are mostly numbers is refused as a typo rather
-  than silently treated as categories. Columns constant on the train part, and text columns
+  than silently treated as categories, unless it has at most 20 distinct values (a coded
+  count such as 0, 1, 2, "3+": categories). Columns constant on the train part, and text columns
   with a different value in every row (identifiers), are dropped with a note.
 * **High cardinality.** A categorical column with more than ``max_categories`` (20) levels
   keeps its ``max_categories - 1`` most frequent levels and pools the rest into one
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
 
 MISSING_POLICIES = ("impute", "drop", "error")
 MAX_CATEGORIES = 20
+# A text column of mostly numbers with at most this many distinct values is categories (a
+# coded count such as 0, 1, 2, "3+"), not numbers with a typo.
+LEVELS_OF_CODED_COUNTS = 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -443,7 +447,8 @@ def _column_kinds(features: pd.DataFrame, name: str) -> tuple[list[str], list[st
             present = values.dropna()
             as_numbers = pd.to_numeric(present, errors="coerce")
             parsed = as_numbers.notna()
-            if len(present) and parsed.mean() > 0.5 and not parsed.all():
+            few_levels = present.nunique() <= LEVELS_OF_CODED_COUNTS
+            if len(present) and parsed.mean() > 0.5 and not parsed.all() and not few_levels:
                 bad = present[~parsed].iloc[0]
                 row = present.index[~parsed][0]
                 raise TabdistillError(
