@@ -21,8 +21,7 @@ on how many tables each learner's chosen set is at least the better of ``random`
 ``--seed`` to ``--seed + K - 1``), each with its own hits.
 
 The rules (``RULES``) are the ones measured when ``auto``'s rule was chosen; the first is
-``auto``'s own; the others but the last seven keep :data:`~tabdistill.methods.AUTO_CANDIDATES`'
-fixed order, as version 9 did.
+``auto``'s own, and each other is named by what it does differently.
 """
 
 from __future__ import annotations
@@ -102,12 +101,33 @@ def is_net(learner) -> bool:
 
 def fixed_order_for(names: tuple):
     """``auto``'s rule, but ``names`` choose in :data:`~tabdistill.methods.AUTO_CANDIDATES`'
-    fixed order (as before version 12 for knn, and before version 13 for hgb)."""
+    fixed order (as before version 12 for knn, before version 13 for hgb, and before version
+    15 for rf)."""
     def rule(y, hits, learner, rows_per_class):
         order = methods.auto_candidates(learner, rows_per_class)
         if parse_learner(learner).name in names:
             order = list(methods.AUTO_CANDIDATES)
         return paired_in_order(y, hits, order)
+    return rule
+
+
+def alone(name: str, learner_name: str, budgets):
+    """``auto``'s rule, but ``learner_name`` takes ``name`` without a choice at ``budgets``
+    rows per class (as hgb takes ``search`` from 10 on)."""
+    def rule(y, hits, learner, rows_per_class):
+        if parse_learner(learner).name == learner_name and rows_per_class in budgets:
+            return name
+        return autos_rule(y, hits, learner, rows_per_class)
+    return rule
+
+
+def first_below(rows: int):
+    """``auto``'s rule, but a validation part of fewer than ``rows`` rows makes no choice: its
+    order's first candidate."""
+    def rule(y, hits, learner, rows_per_class):
+        if len(y) < rows:
+            return methods.auto_candidates(learner, rows_per_class)[0]
+        return autos_rule(y, hits, learner, rows_per_class)
     return rule
 
 
@@ -143,6 +163,11 @@ RULES = {
     "auto's rule, kmeans first for every learner but knn at 1 row per class":
         at_one_row(lambda order: methods.moved_first("kmeans", order),
                    lambda learner: learner.name != "knn"),
+    "auto's rule, search alone for rf at 10 and 50": alone("search", "rf", (10, 50)),
+    "auto's rule, teacher alone for mlp2 at 10 and 50": alone("teacher", "mlp2", (10, 50)),
+    "auto's rule, no choice on fewer than 100 validation rows": first_below(100),
+    "auto's rule, no choice on fewer than 300 validation rows": first_below(300),
+    "auto's rule before version 15 (rf chooses at 10 rows per class)": fixed_order_for(("rf",)),
     "auto's rule before version 12 (kip not first for knn)": fixed_order_for(("knn", "hgb")),
     "auto's rule before version 13 (hgb chooses at every budget)": fixed_order_for(("hgb",)),
 }
@@ -215,12 +240,15 @@ def main() -> None:
     hits_dir = args.bench_dir / "auto-hits"
     version = methods.METHODS["auto"].version  # the hits change with auto's version
     seeds = range(args.seed, args.seed + args.splits)
+    # A table bench made no cells for at a budget (too few rows) is left out there.
+    at = {b: [t for t in tables if (t.name, b, "random", learners[0]) in scores]
+          for b in budgets}
     jobs = [(t, b, seed, learners, hits_dir / f"{t.name}-{b}-{seed}-v{version}.npz")
-            for seed in seeds for b in budgets for t in tables]
+            for seed in seeds for b in budgets for t in at[b]]
     with ProcessPoolExecutor(args.workers) as pool:
         found = dict(zip([(t.name, b, seed) for t, b, seed, *_ in jobs],
                          pool.map(hits_for, jobs), strict=True))
-    seen = {(t.name, b): found[t.name, b, args.seed] for t in tables for b in budgets}
+    seen = {(t.name, b): found[t.name, b, args.seed] for b in budgets for t in at[b]}
     # Every rule as a choice for (table, budget, learner): RULES' from the first split's hits.
     choosers = {name: (lambda t, b, lr, rule=rule: rule(*seen[t, b][lr], lr, b))
                 for name, rule in RULES.items()}
@@ -230,20 +258,20 @@ def main() -> None:
     # A check that the hits are what auto saw: its own cells, where the directory has them
     # (several versions of auto may be there), chose what auto's rule chooses from the hits.
     agree = [auto_chose[t.name, b, lr] == RULES[AUTOS_RULE](
-        *seen[t.name, b][lr], lr, b) for t in tables for b in budgets for lr in learners
+        *seen[t.name, b][lr], lr, b) for b in budgets for t in at[b] for lr in learners
         if (t.name, b, lr) in auto_chose]
     lines = [f"`auto`'s own cells in {args.bench_dir}: {sum(agree)} of {len(agree)} chose what "
              "its rule chooses from these validation hits.", ""]
     for b in budgets:
         lines += [f"### {b} row(s) per class: tables where the chosen set is >= the better of "
-                  f"random and kmeans (of {len(tables)}), mean difference", "",
+                  f"random and kmeans (of {len(at[b])}), mean difference", "",
                   "| rule | " + " | ".join(learners) + " | > 0.005 |",
                   "|---" * (len(learners) + 2) + "|"]
         for name, choose in choosers.items():
             cells, above = [], 0
             for learner in learners:
                 diffs = []
-                for t in tables:
+                for t in at[b]:
                     chosen = choose(t.name, b, learner)
                     ref = max(scores[t.name, b, m, learner] for m in ("random", "kmeans"))
                     diffs.append(scores[t.name, b, chosen, learner] - ref)

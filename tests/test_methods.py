@@ -190,7 +190,7 @@ def test_auto_prefers_teacher_for_log_loss_learners_kmeans_for_nets_at_one_row_k
         AUTO_CANDIDATES,
         AUTO_KMEANS_AT,
         AUTO_MARGIN,
-        AUTO_SEARCH_ONLY_FROM,
+        AUTO_SEARCH_ONLY,
         AUTO_TEACHER_FROM,
         auto_candidates,
         auto_choice,
@@ -204,11 +204,16 @@ def test_auto_prefers_teacher_for_log_loss_learners_kmeans_for_nets_at_one_row_k
     for learner in ("mlp2", "mlp:16x2:tanh"):
         assert auto_candidates(learner, AUTO_KMEANS_AT) == moved_first("kmeans")
     assert auto_candidates("logreg", AUTO_KMEANS_AT) == list(AUTO_CANDIDATES)
-    assert auto_candidates("rf", 50) == list(AUTO_CANDIDATES)
-    assert auto_candidates("hgb", AUTO_SEARCH_ONLY_FROM - 1) == list(AUTO_CANDIDATES)
-    assert auto_candidates("hgb", AUTO_SEARCH_ONLY_FROM) == ["search"]
+    # Trees take search alone in their range of rows per class, and choose outside it.
+    hgb_from, _ = AUTO_SEARCH_ONLY["hgb"]
+    rf_from, rf_below = AUTO_SEARCH_ONLY["rf"]
+    assert auto_candidates("hgb", hgb_from - 1) == list(AUTO_CANDIDATES)
+    assert auto_candidates("hgb", hgb_from) == auto_candidates("hgb", 500) == ["search"]
+    assert auto_candidates("rf", rf_from - 1) == list(AUTO_CANDIDATES)
+    assert auto_candidates("rf", rf_from) == auto_candidates("rf", rf_below - 1) == ["search"]
+    assert auto_candidates("rf", rf_below) == list(AUTO_CANDIDATES)
     # One candidate is taken as it is, unscored.
-    assert auto_choice(wine, AUTO_SEARCH_ONLY_FROM, 0, ("mlp2",), "hgb") == {
+    assert auto_choice(wine, hgb_from, 0, ("mlp2",), "hgb") == {
         "method": "search", "validation": {}, "error": {}}
     for rows in (1, 10, 50):
         assert auto_candidates("knn", rows)[0] == "kip"

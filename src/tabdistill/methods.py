@@ -37,7 +37,8 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
   ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on,
   ``kmeans`` first for nets at :data:`AUTO_KMEANS_AT` row per class, and ``kip`` first for
-  ``knn``; ``hgb`` takes ``search`` from :data:`AUTO_SEARCH_ONLY_FROM` rows per class on),
+  ``knn``; ``hgb`` from 10 rows per class on and ``rf`` from 10 to under 50 take ``search``
+  without a choice, :data:`AUTO_SEARCH_ONLY`),
   for one learner, or for all the default learners at once (then among the methods not tuned
   to one learner); then makes the chosen method's set from the whole train part. A train
   part of more than :data:`AUTO_ROWS` rows is sampled down to that (stratified) first.
@@ -291,12 +292,15 @@ AUTO_DRAWS = 5
 # centroids sit near the class means, where the labels say little (measured in
 # docs/auto-choice.md, version 10).
 AUTO_TEACHER_FROM = 10
-# hgb from this many rows per class on takes ``search`` without a choice: at 10 and 50 rows
-# on three suites (development and two of R's), the other candidates that won hgb's validation
-# part lost to ``search`` on the test part in 13 of 20 (table, budget) cells and won 7, by
-# 0.008 on average (docs/auto-choice.md, version 13); search's set is chosen on a validation
-# half already. At 1 row per class the choice paid.
-AUTO_SEARCH_ONLY_FROM = 10
+# Trees that take ``search`` without a choice, at rows per class in [from, below). hgb from
+# 10 on: at 10 and 50 rows on three suites (development and two of R's), the other candidates
+# that won hgb's validation part lost to ``search`` on the test part in 13 of 20 (table,
+# budget) cells and won 7, by 0.008 on average (docs/auto-choice.md, version 13); search's
+# set is chosen on a validation half already. rf at 10 (below 50): on five suites (74 tables)
+# ``search`` alone is at least the better coreset on 6 tables more than rf's choice and the
+# choice lost more than it won on the small tables; at 50 the choice paid (version 15). At 1
+# row per class the choice paid for both.
+AUTO_SEARCH_ONLY = {"hgb": (10, None), "rf": (10, 50)}
 # Nets at this many rows per class take ``kmeans`` first: one centroid per class (the class
 # mean) is hard to beat for a net, and the other candidates' gains on a validation part are
 # mostly noise there; on four suites (59 tables) ``kmeans`` first made ``mlp2``'s set at
@@ -383,8 +387,10 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
     if learner is None:
         return [c for c in AUTO_CANDIDATES if not METHODS[c].per_learner]
     parsed = parse_learner(learner)
-    if parsed.name == "hgb" and rows_per_class >= AUTO_SEARCH_ONLY_FROM:
-        return ["search"]
+    if parsed.name in AUTO_SEARCH_ONLY:
+        least, below = AUTO_SEARCH_ONLY[parsed.name]
+        if least <= rows_per_class and (below is None or rows_per_class < below):
+            return ["search"]
     if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
         return moved_first("teacher")
     if parsed.name == "knn":  # kip's prototypes are fitted to knn's own vote
@@ -570,7 +576,7 @@ METHODS = {
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=14),
+               "chosen on a validation part of the train part", per_learner=True, version=15),
     )
 }
 
