@@ -75,11 +75,24 @@ def test_help_explains_every_option():
     assert "default: 40" in out  # defaults are shown
 
 
+def test_help_states_each_default_once():
+    from tabdistill.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        text = " ".join(command.format_help().split())
+        assert "(default: None)" not in text, name
+    compare = " ".join(commands["compare"].format_help().split())
+    assert "(default: 10 steps x 1 per class)" in compare and "(default: 0.33)" in compare
+
+
 @pytest.mark.parametrize("args,message", [
     (["distill", "no-such-file.csv"], "no such dataset or file"),
     (["distill", "--arch", "resnet"], "unknown architecture"),
     (["distill", "--models", "2", "--arch", "linear,mlp2,mlp4"], "cannot cover"),
     (["evaluate", "no-such-dir"], "no distilled directory"),
+    # compare has no --out; a prefix of --outer-epochs must not be read as it.
+    (["compare", "moons", "--out", "x"], "unrecognized arguments: --out x"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     out = tmp_path / "out"

@@ -19,7 +19,12 @@ from . import compare, distill, evaluate, export, upgrade
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage mistakes are one line too (exit code 2), like every other user error."""
+    """Usage mistakes are one line too (exit code 2), like every other user error. Options
+    are whole words: an abbreviation would take ``compare --out DIR`` for ``--outer-epochs``."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 from .distill import METHOD_CHOICES
 from .options import (
+    DefaultsHelpFormatter,
     add_data_options,
     add_executor_options,
     dataset_from,
@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
         description="Train each learner on the full train part, a distilled set, a stratified "
                     "random subset of the same size and per-class k-means centroids of the "
                     "same size; report test accuracy (mean, std, 95% CI over restarts).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("data", help="built-in dataset name or a CSV/TSV/Parquet file")
     add_data_options(p)

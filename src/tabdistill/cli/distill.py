@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 
@@ -12,6 +11,7 @@ from ..errors import TabdistillError
 from ..methods import METHODS
 from .evaluate import format_accuracy, summarize_quietly
 from .options import (
+    DefaultsHelpFormatter,
     add_data_options,
     add_executor_options,
     dataset_from,
@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
         "distill", help="distil a dataset into a few synthetic batches and their learning rates",
         description="Distil DATA (a built-in dataset name or a CSV/Parquet file) with the paper's "
                     "algorithm; writes distilled.npz and manifest.json into --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("data", nargs="?", default="moons",
                    help="built-in dataset (moons, circles, blobs, breast_cancer, wine, iris, "

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import warnings
 
 import numpy as np
 
-from .options import add_strategy_options, positive_int, reload_dataset, strategy_from
+from .options import (
+    DefaultsHelpFormatter,
+    add_strategy_options,
+    positive_int,
+    reload_dataset,
+    strategy_from,
+)
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "evaluate", help="train fresh models on a distilled set and score them on the test part",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("dir", help="a directory written by tabdistill distill")
     p.add_argument("--arch", default=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+from .options import DefaultsHelpFormatter
 
 
 def add_parser(sub) -> None:
@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
         description="Write the synthetic rows of DIR in the original feature space (original "
                     "column names, standardisation undone, categories by name), with their "
                     "label, step and learning rate, so that any tool can train on them.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("dir", help="a directory written by tabdistill distill")
     p.add_argument("--format", dest="fmt", default="csv", choices=("csv", "parquet"),

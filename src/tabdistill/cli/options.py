@@ -93,17 +93,25 @@ def strategy_from(args, name: str) -> Strategy:
                                    for option, (field, _) in STRATEGY_OPTIONS.items()})
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's help ends with its default, unless the help states the default itself
+    or there is none to state (``None``: the help says what happens then)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def add_executor_options(p: argparse.ArgumentParser, what: str, local_default: int | None
                          ) -> None:
     """Where the command's independent tasks (``what``) run: local processes or a Ray cluster
     (read by :func:`executor_from`)."""
     local = "one per core" if local_default is None else local_default
-    # "%(default).0s" prints nothing; it keeps ArgumentDefaultsHelpFormatter from adding
-    # "(default: None)" after the default each help text states.
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help=f"{what} run at once: local processes, each pinned to a core (default: "
                         f"{local}); with --executor ray, Ray tasks (default: one per CPU of "
-                        "the cluster)%(default).0s")
+                        "the cluster)")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="where they run: processes on this machine, or a Ray cluster (needs "
                         "pip install 'tabdistill[ray]'; see docs/ray.md) (default: "

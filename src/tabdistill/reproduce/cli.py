@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import time
 from pathlib import Path
 
-from ..cli.options import add_executor_options, executor_from, positive_int, positive_ints
+from ..cli.options import (
+    DefaultsHelpFormatter,
+    add_executor_options,
+    executor_from,
+    positive_int,
+    positive_ints,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -20,7 +25,7 @@ def add_parser(subparsers) -> None:
                     "tables/, figures/, report.md, report.html and results.json into --out; "
                     "finished experiments are cached there (keyed by their settings) and "
                     "reused by the next run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("--quick", action="store_true",
                    help="every part at reduced sizes (a few minutes): for CI and a first look")
