@@ -19,34 +19,27 @@ import argparse
 import warnings
 
 import numpy as np
-from sklearn.cluster import KMeans
+from scipy.spatial.distance import cdist
 from sklearn.metrics import balanced_accuracy_score
-from threadpoolctl import threadpool_limits
 
 from tabdistill.bench.suite import tables_from_args
 from tabdistill.learners import fit
-from tabdistill.methods import METHODS, balanced_proba
+from tabdistill.methods import METHODS, balanced_proba, kmeans_centroids
 
 RESTARTS = (0, 1, 2)
 
 
 def weighted_centroids(X, y, n_classes: int, per_class: int, seed: int):
-    """``(rows, labels, weights)``: each class's centroids, each weighing its cluster's share
-    of the class's rows times the class's count of centroids."""
-    rows, labels, weights = [], [], []
+    """``(rows, labels, weights)``: the ``kmeans`` method's centroids, each weighing the share
+    of its class's rows nearest to it times the class's count of centroids."""
+    rows, labels = kmeans_centroids(X, y, per_class, n_classes, seed)
+    weights = np.empty(len(rows))
     for c in range(n_classes):
-        members = X[y == c]
-        if len(members) <= per_class:
-            centers, sizes = members, np.ones(len(members))
-        else:
-            with threadpool_limits(1):
-                km = KMeans(per_class, n_init=1, random_state=seed).fit(members)
-            centers, sizes = km.cluster_centers_, np.bincount(km.labels_, minlength=per_class)
-        rows.append(centers)
-        labels.append(np.full(len(centers), c, np.int32))
-        weights.append(sizes / sizes.sum() * len(centers))
-    return (np.concatenate(rows).astype(np.float32), np.concatenate(labels),
-            np.concatenate(weights))
+        mine = np.flatnonzero(labels == c)
+        nearest = cdist(X[y == c], rows[mine]).argmin(axis=1)
+        sizes = np.bincount(nearest, minlength=len(mine))
+        weights[mine] = sizes / sizes.sum() * len(mine)
+    return rows, labels, weights
 
 
 def main() -> None:
