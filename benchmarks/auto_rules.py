@@ -163,6 +163,10 @@ RULES = {
     "auto's rule, kmeans first for every learner but knn at 1 row per class":
         at_one_row(lambda order: methods.moved_first("kmeans", order),
                    lambda learner: learner.name != "knn"),
+    "auto's rule before version 17 (kip first for knn at 1 row per class)":
+        at_one_row(lambda order: methods.moved_first("kip", order),
+                   lambda learner: learner.name == "knn"),
+    "auto's rule, kmeans alone for knn at 1 row per class": alone("kmeans", "knn", (1,)),
     "auto's rule, search alone for rf at 10 and 50": alone("search", "rf", (10, 50)),
     "auto's rule, teacher alone for mlp2 at 10 and 50": alone("teacher", "mlp2", (10, 50)),
     "auto's rule, no choice on fewer than 100 validation rows": first_below(100),

@@ -185,7 +185,7 @@ def test_auto_chooses_on_a_validation_part_with_a_margin(wine, monkeypatch):
     assert methods.choose_method(scrambled, 2, 3, ("mlp2",), ["knn"]) == choice
 
 
-def test_auto_prefers_teacher_for_log_loss_learners_kmeans_for_nets_at_one_row_kip_for_knn(wine):
+def test_auto_prefers_teacher_for_log_loss_learners_kmeans_at_one_row_kip_for_knn(wine):
     from tabdistill.methods import (
         AUTO_CANDIDATES,
         AUTO_KMEANS_AT,
@@ -204,6 +204,9 @@ def test_auto_prefers_teacher_for_log_loss_learners_kmeans_for_nets_at_one_row_k
     for learner in ("mlp2", "mlp:16x2:tanh"):
         assert auto_candidates(learner, AUTO_KMEANS_AT) == moved_first("kmeans")
     assert auto_candidates("logreg", AUTO_KMEANS_AT) == list(AUTO_CANDIDATES)
+    # knn takes kip first (its prototypes fit knn's vote), but the class means at one row.
+    assert auto_candidates("knn", AUTO_KMEANS_AT + 1) == moved_first("kip")
+    assert auto_candidates("knn", AUTO_KMEANS_AT) == moved_first("kmeans", moved_first("kip"))
     # Trees take search alone in their range of rows per class, and choose outside it.
     hgb_from, _ = AUTO_SEARCH_ONLY["hgb"]
     rf_from, rf_below = AUTO_SEARCH_ONLY["rf"]
@@ -215,7 +218,7 @@ def test_auto_prefers_teacher_for_log_loss_learners_kmeans_for_nets_at_one_row_k
     # One candidate is taken as it is, unscored.
     assert auto_choice(wine, hgb_from, 0, ("mlp2",), "hgb") == {
         "method": "search", "validation": {}, "error": {}}
-    for rows in (1, 10, 50):
+    for rows in (10, 50):
         assert auto_candidates("knn", rows)[0] == "kip"
     for learner in ("mlp2", "knn"):
         assert sorted(auto_candidates(learner, 50)) == sorted(AUTO_CANDIDATES)

@@ -37,9 +37,9 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
   ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on,
-  ``kmeans`` first for nets at :data:`AUTO_KMEANS_AT` row per class, and ``kip`` first for
-  ``knn``; ``hgb`` from 10 rows per class on and ``rf`` from 10 to under 50 take ``search``
-  without a choice, :data:`AUTO_SEARCH_ONLY`),
+  ``kmeans`` first for nets and ``knn`` at :data:`AUTO_KMEANS_AT` row per class, and ``kip``
+  first for ``knn`` at more; ``hgb`` from 10 rows per class on and ``rf`` from 10 to under
+  50 take ``search`` without a choice, :data:`AUTO_SEARCH_ONLY`),
   for one learner, or for all the default learners at once (then among the methods not tuned
   to one learner); then makes the chosen method's set from the whole train part. A train
   part of more than :data:`AUTO_ROWS` rows is sampled down to that (stratified) first.
@@ -308,11 +308,12 @@ AUTO_TEACHER_FROM = 10
 # choice lost more than it won on the small tables; at 50 the choice paid (version 15). At 1
 # row per class the choice paid for both.
 AUTO_SEARCH_ONLY = {"hgb": (10, None), "rf": (10, 50)}
-# Nets at this many rows per class take ``kmeans`` first: one centroid per class (the class
-# mean) is hard to beat for a net, and the other candidates' gains on a validation part are
-# mostly noise there; on four suites (59 tables) ``kmeans`` first made ``mlp2``'s set at
-# least the better coreset on 51 tables instead of 39, at a mean gain over it 0.004 lower
-# (docs/auto-choice.md, version 14).
+# Nets and knn at this many rows per class take ``kmeans`` first: one centroid per class (the
+# class mean) is hard to beat for a net or a nearest-centroid vote, and the other candidates'
+# gains on a validation part are mostly noise there. On four suites (59 tables) ``kmeans``
+# first made ``mlp2``'s set at least the better coreset on 51 tables instead of 39, at a mean
+# gain over it 0.004 lower (version 14); on six (89 tables) knn's on 85 instead of 76, at a
+# mean gain 0.002 to 0.014 lower (version 17; docs/auto-choice.md).
 AUTO_KMEANS_AT = 1
 AUTO_VALIDATION = 0.25  # share of the train part the choice is scored on
 AUTO_MARGIN = 0.01  # the least margin by which a later candidate must score higher
@@ -401,7 +402,8 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
     if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
         return moved_first("teacher")
     if parsed.name == "knn":  # kip's prototypes are fitted to knn's own vote
-        return moved_first("kip")
+        order = moved_first("kip")
+        return moved_first("kmeans", order) if rows_per_class == AUTO_KMEANS_AT else order
     if parsed.is_net and rows_per_class == AUTO_KMEANS_AT:
         return moved_first("kmeans")
     return list(AUTO_CANDIDATES)
@@ -584,7 +586,7 @@ METHODS = {
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=16),
+               "chosen on a validation part of the train part", per_learner=True, version=17),
     )
 }
 
