@@ -511,3 +511,13 @@ def test_a_teacher_too_sure_of_the_centroids_for_matched_labels_gives_its_own():
     teacher = fit("logreg", ds.X_train, ds.y_train, 2)
     np.testing.assert_allclose(made.proba, balanced_proba(teacher.predict_proba(rows),
                                                           ds.y_train))
+
+
+def test_matched_labels_are_not_solved_for_many_classes_of_many_features():
+    from tabdistill.matching import MAX_UNKNOWNS, matched_logreg_labels
+
+    rng = np.random.default_rng(0)
+    n_classes, features = 10, MAX_UNKNOWNS // 10  # one unknown too many with the intercepts
+    X = rng.normal(size=(400, features))
+    y = np.arange(400) % n_classes
+    assert matched_logreg_labels(X, y, X[:30], n_classes) is None

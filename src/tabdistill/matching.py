@@ -30,6 +30,10 @@ import numpy as np
 MAX_WEIGHT = 100.0  # the most a row weighs, in train rows per set row
 LEAST_SHARE = 0.5  # each label keeps at least this share of its teacher probability
 FLOOR = 1e-6  # the least label: every row keeps a copy per class (the scaler sees each row)
+# The most unknowns of the Newton system (logits x (features + 1)): its matrix is their
+# square and costs rows x their square to build, minutes and gigabytes for many classes of
+# many features, where the set keeps the teacher's own probabilities.
+MAX_UNKNOWNS = 2000
 
 
 def matched_logreg_labels(X, y, rows, n_classes: int) -> tuple[np.ndarray, float] | None:
@@ -37,6 +41,8 @@ def matched_logreg_labels(X, y, rows, n_classes: int) -> tuple[np.ndarray, float
     ``rows`` (as :func:`~.learners.fit_soft` trains it) is the balanced teacher: ``logreg``
     trained on the train part ``X, y``, its probabilities those of equally frequent classes
     (see :func:`~.methods.balanced_proba`), within the span of ``rows``."""
+    if (1 if n_classes == 2 else n_classes) * (np.shape(rows)[1] + 1) > MAX_UNKNOWNS:
+        return None
     rows = np.asarray(rows, np.float64)
     mean, scale = rows.mean(0), rows.std(0)
     scale = np.where(scale > 1e-12, scale, 1.0)  # StandardScaler's rule for constant columns

@@ -279,8 +279,8 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
             sets.append(ReducedSet(rows, labels, proba=matched[0], weight=matched[1]))
             continue
         teacher = fit(learner, X, y, n_classes, seed=seed + r)
-        # The set weighs as much as the train part: a regularised learner (logreg) then learns
-        # the teacher itself from enough centroids, not a more shrunken model.
+        # The set weighs as much as the train part, so that a regularised learner (logreg
+        # where no matched labels are worth having) learns a less shrunken teacher.
         proba = balanced_proba(teacher.predict_proba(rows), y)
         sets.append(ReducedSet(rows, labels, proba=proba, weight=len(y) / len(rows)))
     return sets
