@@ -505,10 +505,10 @@ def test_a_teacher_too_sure_of_the_centroids_for_matched_labels_gives_its_own():
 
     ds = load_dataset("breast_cancer")  # nearly separable: the teacher is sure of the centroids
     rows, _ = kmeans_centroids(ds.X_train, ds.y_train, 20, 2, 0)
-    assert matched_logreg_labels(ds.X_train, ds.y_train, rows, 2) is None
+    teacher = fit("logreg", ds.X_train, ds.y_train, 2)
+    assert matched_logreg_labels(teacher, ds.X_train, ds.y_train, rows, 2) is None
     made = METHODS["teacher"].make(ds, 20, [0], 0, (), learner="logreg")[0]
     assert made.weight == len(ds.y_train) / 40
-    teacher = fit("logreg", ds.X_train, ds.y_train, 2)
     np.testing.assert_allclose(made.proba, balanced_proba(teacher.predict_proba(rows),
                                                           ds.y_train))
 
@@ -520,4 +520,5 @@ def test_matched_labels_are_not_solved_for_many_classes_of_many_features():
     n_classes, features = 10, MAX_UNKNOWNS // 10  # one unknown too many with the intercepts
     X = rng.normal(size=(400, features))
     y = np.arange(400) % n_classes
-    assert matched_logreg_labels(X, y, X[:30], n_classes) is None
+    teacher = fit("logreg", X, y, n_classes)
+    assert matched_logreg_labels(teacher, X, y, X[:30], n_classes) is None

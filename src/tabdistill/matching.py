@@ -36,18 +36,21 @@ FLOOR = 1e-6  # the least label: every row keeps a copy per class (the scaler se
 MAX_UNKNOWNS = 2000
 
 
-def matched_logreg_labels(X, y, rows, n_classes: int) -> tuple[np.ndarray, float] | None:
+def matched_logreg_labels(teacher, X, y, rows,
+                          n_classes: int) -> tuple[np.ndarray, float] | None:
     """Soft labels ``[rows, n_classes]`` and a row weight with which ``logreg`` trained on
-    ``rows`` (as :func:`~.learners.fit_soft` trains it) is the balanced teacher: ``logreg``
-    trained on the train part ``X, y``, its probabilities those of equally frequent classes
-    (see :func:`~.methods.balanced_proba`), within the span of ``rows``."""
+    ``rows`` (as :func:`~.learners.fit_soft` trains it) is the balanced teacher: ``teacher``,
+    ``logreg`` fitted to the train part ``X, y``, its probabilities those of equally frequent
+    classes (see :func:`~.methods.balanced_proba`), within the span of ``rows``. ``None``
+    where that needs rows weighing more than :data:`MAX_WEIGHT` train rows each, or a system
+    of more than :data:`MAX_UNKNOWNS` unknowns."""
     if (1 if n_classes == 2 else n_classes) * (np.shape(rows)[1] + 1) > MAX_UNKNOWNS:
         return None
     rows = np.asarray(rows, np.float64)
     mean, scale = rows.mean(0), rows.std(0)
     scale = np.where(scale > 1e-12, scale, 1.0)  # StandardScaler's rule for constant columns
     Z = (rows - mean) / scale  # the rows as the set's scaler gives them to the classifier
-    W, b = _teacher(np.asarray(X, np.float64), y, n_classes, Z, mean, scale)
+    W, b = _coefficients(teacher, np.asarray(X, np.float64), y, n_classes, Z, mean, scale)
     A, c = W * scale, b + W @ mean  # the teacher in the set's scaled coordinates
     Z1 = np.hstack([Z, np.ones((len(Z), 1))])
     target = -np.hstack([A, np.zeros((len(A), 1))])  # -(the penalty's gradient), per logit
@@ -75,14 +78,12 @@ def matched_logreg_labels(X, y, rows, n_classes: int) -> tuple[np.ndarray, float
     return proba / proba.sum(1, keepdims=True), float(weight)
 
 
-def _teacher(X, y, n_classes, Z, mean, scale):
-    """The teacher's raw coefficients ``[logits, features]`` and intercepts, its
-    intercepts shifted so that its classes are equally frequent."""
-    from .learners import fit
-
+def _coefficients(teacher, X, y, n_classes, Z, mean, scale):
+    """The target's raw coefficients ``[logits, features]`` and intercepts (``teacher``'s,
+    or the best of the span of ``Z``'s rows), its intercepts shifted so that its classes are
+    equally frequent."""
     if np.linalg.matrix_rank(Z) >= X.shape[1]:
-        pipe = fit("logreg", X, y, n_classes).model
-        scaler, model = pipe[0], pipe[-1]
+        scaler, model = teacher.model[0], teacher.model[-1]
         W = model.coef_ / scaler.scale_
         b = model.intercept_ - W @ scaler.mean_
     else:

@@ -273,12 +273,12 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
     sets = []
     for r in restarts:
         rows, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed + r)
-        matched = (matched_logreg_labels(X, y, rows, n_classes)
+        teacher = fit(learner, X, y, n_classes, seed=seed + r)
+        matched = (matched_logreg_labels(teacher, X, y, rows, n_classes)
                    if parse_learner(learner).name == "logreg" else None)
         if matched is not None:  # labels that logreg learns the teacher from exactly
             sets.append(ReducedSet(rows, labels, proba=matched[0], weight=matched[1]))
             continue
-        teacher = fit(learner, X, y, n_classes, seed=seed + r)
         # The set weighs as much as the train part, so that a regularised learner (logreg
         # where no matched labels are worth having) learns a less shrunken teacher.
         proba = balanced_proba(teacher.predict_proba(rows), y)
