@@ -5,7 +5,7 @@ solved so that the set trains logreg to the teacher (``teacher`` version 4,
 For each table and budget, 3 restarts (the ``teacher`` method's seeds): per-class k-means
 centroids, labelled (plain) with the balanced probabilities of logreg trained on the whole
 train part, each row weighing train rows / set rows (``teacher`` version 3), and (matched)
-with :func:`tabdistill.matching.matched_logreg_labels` (``teacher`` version 4, which keeps
+with :func:`tabdistill.matching.matched_logreg_labels` (``teacher`` version 4 on, which keeps
 the plain labels where no matched ones are worth having); random and k-means sets for the
 better coreset. Balanced accuracy on each table's test part (the split ``bench`` uses).
 Prints one line per table and budget, then per budget the tables where each is at least the

@@ -374,7 +374,10 @@ def test_a_teacher_set_trains_logreg_to_the_balanced_teacher_exactly(wine, tmp_p
     from tabdistill.methods import balanced_proba, make_distilled
 
     made = METHODS["teacher"].make(wine, 10, [0], 0, (), learner="logreg")[0]
-    assert made.weight >= len(wine.y_train) / 30  # at least as much as the train part
+    assert made.weight > len(wine.y_train) / 30  # more than the train part, here
+    own = balanced_proba(fit("logreg", wine.X_train, wine.y_train, 3).predict_proba(made.X),
+                         wine.y_train)
+    assert np.all(made.proba >= 0.5 * own - 1e-6)  # each label at least half the teacher's
     teacher = balanced_proba(fit("logreg", wine.X_train, wine.y_train, 3)
                              .predict_proba(wine.X_test), wine.y_train)
     # 30 rows span wine's 13 features: the set's objective is least at the teacher itself,
@@ -383,6 +386,11 @@ def test_a_teacher_set_trains_logreg_to_the_balanced_teacher_exactly(wine, tmp_p
     tight = make_sklearn("logreg", len(y)).set_params(logisticregression__tol=1e-9)
     tight.fit(X, y, logisticregression__sample_weight=w * made.weight)
     np.testing.assert_allclose(tight.predict_proba(wine.X_test), teacher, atol=1e-3)
+    # The weight is the least: for 5% less, no labels of at least half the teacher's
+    # probabilities make the gradient of the objective vanish at the teacher (a feasibility
+    # program of the gradient's equations themselves), for 5% more some do.
+    assert lighter_labels_exist(tight, made.X, 1.05 * made.weight)
+    assert not lighter_labels_exist(tight, made.X, 0.95 * made.weight)
     # ... and logreg as the learners make it (lbfgs to a tolerance of 1e-4) comes close,
     # where the teacher's own probabilities as labels train a shrunken copy of it.
     student = made.fit("logreg", 3).predict_proba(wine.X_test)
@@ -396,6 +404,27 @@ def test_a_teacher_set_trains_logreg_to_the_balanced_teacher_exactly(wine, tmp_p
     assert again.row_weight == pytest.approx(made.weight)
     np.testing.assert_allclose(fit_distilled("logreg", again).predict_proba(wine.X_test),
                                student, atol=1e-4)
+
+
+def lighter_labels_exist(fitted, rows, weight) -> bool:
+    """Whether labels ``Y >= P / 2`` (rows adding up to one) with ``weight * sum_i (P_i - Y_i)
+    [z_i, 1] = -[coef_k, 0]`` for every class ``k`` exist: those with which ``fitted`` (a
+    multinomial logreg pipeline) is the optimum of its objective on ``rows``."""
+    from scipy.optimize import linprog
+
+    Z = fitted[0].transform(rows.astype(np.float64))
+    coef = fitted[-1].coef_
+    Z1 = np.hstack([Z, np.ones((len(Z), 1))])
+    P = fitted.predict_proba(rows)
+    m, k = P.shape
+    # E [m, k] row by row: for class j, Z1^T E[:, j] = -[coef_j, 0] / weight.
+    A_eq = np.vstack([np.kron(Z1.T, np.eye(k)[j]) for j in range(k)]
+                     + [np.kron(np.eye(m), np.ones(k))])
+    b_eq = np.concatenate([-np.append(c, 0) / weight for c in coef - coef.mean(0)]
+                          + [np.zeros(m)])
+    bounds = [(None, u) for u in (P / 2).ravel()]
+    return linprog(np.zeros(m * k), A_eq=A_eq, b_eq=b_eq, bounds=bounds,
+                   method="highs").status == 0
 
 
 def test_a_teacher_set_of_fewer_rows_than_features_trains_the_best_logreg_of_its_span(wine):
@@ -499,26 +528,32 @@ def test_learned_soft_labels_reach_weighted_learners_as_weighted_copies(wine):
         fit("knn", X, y, 3, sample_weight=w)
 
 
-def test_a_teacher_too_sure_of_the_centroids_for_matched_labels_gives_its_own():
-    from tabdistill.matching import matched_logreg_labels
+def test_a_teacher_too_sure_of_the_centroids_for_matched_labels_gives_its_own(monkeypatch):
+    from tabdistill import matching
     from tabdistill.methods import balanced_proba
 
     ds = load_dataset("breast_cancer")  # nearly separable: the teacher is sure of the centroids
     rows, _ = kmeans_centroids(ds.X_train, ds.y_train, 20, 2, 0)
     teacher = fit("logreg", ds.X_train, ds.y_train, 2)
-    assert matched_logreg_labels(teacher, ds.X_train, ds.y_train, rows, 2) is None
+    base = len(ds.y_train) / 40
+    proba, weight = matching.matched_logreg_labels(teacher, ds.X_train, ds.y_train, rows, 2)
+    assert weight > 1000 * base  # the least weight is large here, so a smaller limit ...
+    monkeypatch.setattr(matching, "MAX_WEIGHT", 1000.0)
+    assert matching.matched_logreg_labels(teacher, ds.X_train, ds.y_train, rows, 2) is None
+    # ... makes the set keep the teacher's own probabilities
     made = METHODS["teacher"].make(ds, 20, [0], 0, (), learner="logreg")[0]
     assert made.weight == len(ds.y_train) / 40
     np.testing.assert_allclose(made.proba, balanced_proba(teacher.predict_proba(rows),
                                                           ds.y_train))
 
 
-def test_matched_labels_are_not_solved_for_many_classes_of_many_features():
-    from tabdistill.matching import MAX_UNKNOWNS, matched_logreg_labels
+def test_matched_labels_are_not_solved_past_the_programs_size_limit(wine, monkeypatch):
+    from tabdistill import matching
 
-    rng = np.random.default_rng(0)
-    n_classes, features = 10, MAX_UNKNOWNS // 10  # one unknown too many with the intercepts
-    X = rng.normal(size=(400, features))
-    y = np.arange(400) % n_classes
-    teacher = fit("logreg", X, y, n_classes)
-    assert matched_logreg_labels(teacher, X, y, X[:30], n_classes) is None
+    rows, _ = kmeans_centroids(wine.X_train, wine.y_train, 10, 3, 0)
+    teacher = fit("logreg", wine.X_train, wine.y_train, 3)
+    size = len(rows) * 3 * (rows.shape[1] + 1)  # rows x classes x (features + intercept)
+    monkeypatch.setattr(matching, "MAX_NONZEROS", size)
+    assert matching.matched_logreg_labels(teacher, wine.X_train, wine.y_train, rows, 3)
+    monkeypatch.setattr(matching, "MAX_NONZEROS", size - 1)
+    assert matching.matched_logreg_labels(teacher, wine.X_train, wine.y_train, rows, 3) is None

@@ -7,14 +7,18 @@ weight for every row, that make it vanish at the teacher's coefficients: the set
 is then the teacher, not the shrunken copy that the teacher's own probabilities train (those
 make the log-loss's gradient vanish, and leave the penalty's to pull the model to zero).
 
-The labels move each row's teacher probabilities ``p`` along the loss's curvature there:
-``y = p - (diag(p) - p p^T) u / w`` with ``u`` from one linear solve (a Newton system of the
-set's log-loss at the teacher), so that ``y`` stays a probability vector; the row weight ``w``
-is the least that keeps every label at least half its teacher probability, and at least the
-train part's rows over the set's (the ``teacher`` method's weight). Where the teacher is so
-sure of the rows that the weight would pass :data:`MAX_WEIGHT` times that, there are no
-such labels worth having: logreg's solver stops short of a model that flat, and the set keeps
-the teacher's own probabilities.
+The labels and the weight come from one linear program: with ``E = P - Y`` (teacher
+probabilities less labels, row by row), the gradient vanishes when ``sum_i E_i z_i^T`` equals
+the penalty's gradient over the weight, which is linear in ``E`` and in one over the weight. The
+program finds the least weight for which such labels exist with every label at least half its
+teacher probability (:data:`LEAST_SHARE`), and the weight is never below the train part's rows
+over the set's (the ``teacher`` method's weight). The least weight is what lets the labels
+stay close to the teacher's: a weight several times larger (as an earlier solution, a Newton
+step along the loss's curvature, gave) moves logreg's solver further, and more often past a
+limit where the set had to keep the teacher's own probabilities. Where the teacher is so sure
+of the rows that the least weight passes :data:`MAX_WEIGHT` times the base, the labels' moves
+(about one over the weight) reach the solvers' tolerances, and the set keeps the teacher's own
+probabilities.
 
 A model trained on ``m`` rows has its coefficients in the span of those rows (the penalty's
 gradient is cancelled by the rows' only there). Where the set's rows do not span the features
@@ -27,13 +31,13 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_WEIGHT = 100.0  # the most a row weighs, in train rows per set row
+MAX_WEIGHT = 1e12  # the most a row weighs, in train rows per set row
 LEAST_SHARE = 0.5  # each label keeps at least this share of its teacher probability
 FLOOR = 1e-6  # the least label: every row keeps a copy per class (the scaler sees each row)
-# The most unknowns of the Newton system (logits x (features + 1)): its matrix is their
-# square and costs rows x their square to build, minutes and gigabytes for many classes of
-# many features, where the set keeps the teacher's own probabilities.
-MAX_UNKNOWNS = 2000
+# The most nonzeros of the program's constraints (rows x classes x (features + 1)): about 6 s
+# to solve at 575,000 (letter, 50 rows per class), 10 min at 4.8 million; beyond it the set
+# keeps the teacher's own probabilities.
+MAX_NONZEROS = 1_000_000
 
 
 def matched_logreg_labels(teacher, X, y, rows,
@@ -42,40 +46,61 @@ def matched_logreg_labels(teacher, X, y, rows,
     ``rows`` (as :func:`~.learners.fit_soft` trains it) is the balanced teacher: ``teacher``,
     ``logreg`` fitted to the train part ``X, y``, its probabilities those of equally frequent
     classes (see :func:`~.methods.balanced_proba`), within the span of ``rows``. ``None``
-    where that needs rows weighing more than :data:`MAX_WEIGHT` train rows each, or a system
-    of more than :data:`MAX_UNKNOWNS` unknowns."""
-    if (1 if n_classes == 2 else n_classes) * (np.shape(rows)[1] + 1) > MAX_UNKNOWNS:
-        return None
+    where that needs rows weighing more than :data:`MAX_WEIGHT` train rows each, or a program
+    of more than :data:`MAX_NONZEROS` nonzeros."""
     rows = np.asarray(rows, np.float64)
+    if len(rows) * n_classes * (rows.shape[1] + 1) > MAX_NONZEROS:
+        return None
     mean, scale = rows.mean(0), rows.std(0)
     scale = np.where(scale > 1e-12, scale, 1.0)  # StandardScaler's rule for constant columns
     Z = (rows - mean) / scale  # the rows as the set's scaler gives them to the classifier
     W, b = _coefficients(teacher, np.asarray(X, np.float64), y, n_classes, Z, mean, scale)
     A, c = W * scale, b + W @ mean  # the teacher in the set's scaled coordinates
-    Z1 = np.hstack([Z, np.ones((len(Z), 1))])
-    target = -np.hstack([A, np.zeros((len(A), 1))])  # -(the penalty's gradient), per logit
+    if n_classes == 2:  # scikit-learn's one logit (of class 1) as two of a softmax
+        A, c = np.vstack([-A, A]) / 2, np.array([-c[0], c[0]]) / 2
     logits = Z @ A.T + c
-    if n_classes == 2:  # scikit-learn's binary model: one logit, of class 1
-        p = 1 / (1 + np.exp(-logits[:, 0]))
-        P = np.stack([1 - p, p], 1)
-        hessian = np.einsum("i,ia,ib->ab", p * (1 - p), Z1, Z1)
-        u = np.zeros_like(P)
-        u[:, 1] = Z1 @ np.linalg.lstsq(hessian, target[0], rcond=None)[0]
-    else:
-        P = np.exp(logits - logits.max(1, keepdims=True))
-        P /= P.sum(1, keepdims=True)
-        cov = np.einsum("ik,kl->ikl", P, np.eye(n_classes)) - np.einsum("ik,il->ikl", P, P)
-        d = Z1.shape[1]
-        hessian = np.einsum("ikl,ia,ib->kalb", cov, Z1, Z1).reshape(n_classes * d, -1)
-        G = np.linalg.lstsq(hessian, target.reshape(-1), rcond=None)[0].reshape(n_classes, d)
-        u = Z1 @ G.T
-    v = u - (P * u).sum(1, keepdims=True)  # (diag(p) - p p^T) u = p * v, row by row
+    P = np.exp(logits - logits.max(1, keepdims=True))
+    P /= P.sum(1, keepdims=True)
+    # -(the penalty's gradient) per logit; softmax is blind to a vector added to every class's
+    # coefficients, and a solver's coefficients add up to zero only to its tolerance.
+    target = -np.hstack([A - A.mean(0), np.zeros((len(A), 1))])
+    if n_classes == 2:  # the one logit's gradient is that of class 1 less that of class 0
+        target = target * 2
     base = len(y) / len(rows)
-    weight = max(v.max() / (1 - LEAST_SHARE), base)
-    if weight > MAX_WEIGHT * base:
+    solved = _least_weight(P, np.hstack([Z, np.ones((len(Z), 1))]), target, base)
+    if solved is None or solved[1] > MAX_WEIGHT * base:
         return None
-    proba = np.maximum(P * (1 - v / weight), FLOOR)
-    return proba / proba.sum(1, keepdims=True), float(weight)
+    proba = np.maximum(solved[0], FLOOR)
+    return proba / proba.sum(1, keepdims=True), solved[1]
+
+
+def _least_weight(P, Z1, target, base) -> tuple[np.ndarray, float] | None:
+    """The labels ``Y`` and the least weight ``w >= base`` with ``sum_i (P_i - Y_i) z_i^T =
+    target / w``, every row of ``Y`` adding up to one and ``Y >= LEAST_SHARE * P``: a linear
+    program in ``E = P - Y`` and ``s = 1 / w`` (``None`` where only ``s = 0`` is feasible).
+    The equations are taken in the rows' span (``Z1 = U S V^T``): ``U^T E = s S^-1 V^T
+    target^T``, as many as the span has dimensions."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    m, k = P.shape
+    U, S, Vt = np.linalg.svd(Z1, full_matrices=False)
+    rank = int((S > S[0] * 1e-10).sum())
+    U, S, Vt = U[:, :rank], S[:rank], Vt[:rank]
+    rhs = (Vt @ target.T) / S[:, None]  # [rank, k]
+    # E flattened row by row (row i, class j at i * k + j), then s.
+    span = sparse.vstack([sparse.kron(U.T, sparse.eye(k, format="csr")[j]) for j in range(k)])
+    sums = sparse.kron(sparse.eye(m), np.ones((1, k)))
+    A_eq = sparse.vstack([sparse.hstack([span, -rhs.T.reshape(-1, 1)]),
+                          sparse.hstack([sums, sparse.csr_matrix((m, 1))])], format="csr")
+    bounds = [(None, u) for u in ((1 - LEAST_SHARE) * P).ravel()] + [(0, 1 / base)]
+    cost = np.zeros(m * k + 1)
+    cost[-1] = -1  # the most s, the least weight
+    res = linprog(cost, A_eq=A_eq, b_eq=np.zeros(A_eq.shape[0]), bounds=bounds,
+                  method="highs-ipm")  # half the time of simplex on letter
+    if res.status != 0 or res.x[-1] <= 0:
+        return None
+    return P - res.x[:-1].reshape(m, k), float(1 / res.x[-1])
 
 
 def _coefficients(teacher, X, y, n_classes, Z, mean, scale):

@@ -581,12 +581,12 @@ METHODS = {
         Method("teacher", "distillation", _teacher,
                "per-class k-means centroids with soft labels from a teacher: the learner "
                "trained on the whole train part (for logreg, labels that train it to the "
-               "teacher exactly)", per_learner=True, version=4),
+               "teacher exactly)", per_learner=True, version=5),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=17),
+               "chosen on a validation part of the train part", per_learner=True, version=18),
     )
 }
 
