@@ -141,6 +141,31 @@ def test_search_makes_a_set_per_learner(wine):
     assert knn.X.shape == logreg.X.shape == (6, wine.n_features)
 
 
+def test_sparse_means_rows_differ_only_in_the_features_a_tree_should_split_on():
+    from tabdistill.data import Dataset
+    from tabdistill.methods import SPARSE_FEATURES
+
+    # Six noise columns before the one that decides the class: hgb on one row per class splits
+    # on the first column in which the rows differ, so class means teach it noise.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 7))
+    y = (X[:, 6] > 0).astype(np.int32)
+    ds = Dataset("noise", X[:400], y[:400], X[400:], y[400:], (0, 1),
+                 tuple(f"x{j}" for j in range(7)))
+
+    def test_score(made):
+        return balanced_accuracy_score(ds.y_test, made.fit("hgb", 2).predict(ds.X_test))
+
+    made = METHODS["sparse-means"].make(ds, 1, [0], 0, (), learner="hgb")[0]
+    differ = np.flatnonzero(made.X.max(0) > made.X.min(0))
+    assert 6 in differ and len(differ) <= SPARSE_FEATURES
+    means = METHODS["kmeans"].make(ds, 1, [0], 0, ())[0]
+    np.testing.assert_allclose(made.X[:, 6], means.X[:, 6])  # the chosen ones keep their means
+    assert test_score(made) > 0.9 > 0.6 > test_score(means)
+    # rf and the other learners get sets too, at any budget.
+    assert METHODS["sparse-means"].make(ds, 3, [0], 0, (), learner="rf")[0].X.shape == (6, 7)
+
+
 def test_methods_parse_in_order_without_repeats():
     assert [m.name for m in parse_methods("kmeans, full,kmeans")] == ["kmeans", "full"]
 
@@ -207,6 +232,9 @@ def test_auto_prefers_teacher_for_log_loss_learners_kmeans_at_one_row_kip_for_kn
     # knn takes kip first (its prototypes fit knn's vote), but the class means at one row.
     assert auto_candidates("knn", AUTO_KMEANS_AT + 1) == moved_first("kip")
     assert auto_candidates("knn", AUTO_KMEANS_AT) == moved_first("kmeans", moved_first("kip"))
+    # Trees at one row per class take rows that differ in features chosen for them first.
+    for learner in ("rf", "hgb", "xgb"):
+        assert auto_candidates(learner, 1) == ["sparse-means", *AUTO_CANDIDATES]
     # Trees take search alone in their range of rows per class, and choose outside it.
     hgb_from, _ = AUTO_SEARCH_ONLY["hgb"]
     rf_from, rf_below = AUTO_SEARCH_ONLY["rf"]

@@ -34,12 +34,19 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   learners that take row weights, each row weighs train rows / set rows, so that the set
   weighs as much as the train part. ``logreg`` gets labels and a weight solved so that the
   set trains it to the teacher exactly (:mod:`.matching`), not to a shrunken copy.
+* ``sparse-means``: for each learner its own set: per-class k-means centroids that differ
+  only in a few features (:data:`SPARSE_FEATURES` at most), the others set to the centroids'
+  mean. The features are added one at a time, each the one that most raises the learner's
+  balanced accuracy on a validation part (of the :data:`SPARSE_TRIES` the rest ranks first
+  by a one-feature nearest-row vote). Made for trees on few rows: every feature in which the
+  rows differ splits them alike, so the rows decide which features the trees split on.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
   ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on,
   ``kmeans`` first for nets and ``knn`` at :data:`AUTO_KMEANS_AT` row per class, and ``kip``
-  first for ``knn`` at more; ``hgb`` from 10 rows per class on and ``rf`` from 10 to under
-  50 take ``search`` without a choice, :data:`AUTO_SEARCH_ONLY`),
+  first for ``knn`` at more; trees at :data:`AUTO_SPARSE_AT` row per class have
+  ``sparse-means`` as a candidate too, first; ``hgb`` from 10 rows per class on and ``rf``
+  from 10 to under 50 take ``search`` without a choice, :data:`AUTO_SEARCH_ONLY`),
   for one learner, or for all the default learners at once (then among the methods not tuned
   to one learner); then makes the chosen method's set from the whole train part. A train
   part of more than :data:`AUTO_ROWS` rows is sampled down to that (stratified) first.
@@ -241,13 +248,76 @@ def search_rows(X, y, learner, n_classes: int, rows_per_class: int, seed: int, *
     return rows.astype(np.float32), labels, best
 
 
+def require_learner(method: str, learner) -> None:
+    """Refuses a per-learner method without its learner."""
+    if learner is None:
+        raise TabdistillError(f"method {method} makes a set for one learner; expected one "
+                              "named (--learner)")
+
+
 def _search(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
     del nets  # The set is made for ``learner``, whatever it is.
-    if learner is None:
-        raise TabdistillError("method search makes a set for one learner; expected one named "
-                              "(--learner)")
+    require_learner("search", learner)
     return [ReducedSet(*search_rows(dataset.X_train, dataset.y_train, learner,
                                     dataset.n_classes, rows_per_class, seed + r)[:2])
+            for r in restarts]
+
+
+SPARSE_FEATURES = 6  # the most features the rows of a sparse-means set differ in
+SPARSE_TRIES = 6  # features fitted at each step: the rest's best by a one-feature vote
+SPARSE_VALIDATION = 0.25  # share of the train part the features are chosen on
+SPARSE_VOTE_ROWS = 2000  # validation rows the one-feature votes are scored on, at most
+
+
+def sparse_means(X, y, learner, n_classes: int, rows_per_class: int, seed: int):
+    """Per-class k-means centroids for ``learner`` that differ only in a few features, the
+    rest set to the centroids' mean (see the module doc's ``sparse-means``): ``(X, y)``."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from .learners import fit
+
+    X_fit, X_val, y_fit, y_val = validation_split(X, y, SPARSE_VALIDATION, seed)
+    rows, labels = kmeans_centroids(X_fit, y_fit, rows_per_class, n_classes, seed)
+
+    def score(mask):
+        model = fit(learner, only_features(rows, mask), labels, n_classes, seed=seed)
+        return balanced_accuracy_score(y_val, model.predict(X_val))
+
+    votes = one_feature_votes(rows, labels, X_val[:SPARSE_VOTE_ROWS], y_val[:SPARSE_VOTE_ROWS])
+    varies = rows.max(0) > rows.min(0)
+    order = [j for j in np.argsort(-votes, kind="stable") if varies[j]]
+    mask, best = np.zeros(X.shape[1], bool), -np.inf
+    for _ in range(min(SPARSE_FEATURES, len(order))):
+        tries = [j for j in order if not mask[j]][:SPARSE_TRIES]
+        scores = [score(mask | (np.arange(len(mask)) == j)) for j in tries]
+        if max(scores) <= best:
+            break
+        best = max(scores)
+        mask[tries[int(np.argmax(scores))]] = True
+    rows, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed)
+    return (only_features(rows, mask) if mask.any() else rows), labels
+
+
+def only_features(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``rows`` with the features outside ``mask`` set to their mean over the rows."""
+    return np.where(mask, rows, rows.mean(0)).astype(rows.dtype)
+
+
+def one_feature_votes(rows, labels, X, y) -> np.ndarray:
+    """Per feature, the balanced accuracy on ``X, y`` of the label of the nearest row in
+    that feature alone: a cheap ranking of the features to fit a learner on."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    return np.array([balanced_accuracy_score(
+        y, labels[np.argmin(np.abs(X[:, j, None] - rows[None, :, j]), axis=1)])
+        for j in range(X.shape[1])])
+
+
+def _sparse_means(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
+    del nets  # The set is made for ``learner``, whatever it is.
+    require_learner("sparse-means", learner)
+    return [ReducedSet(*sparse_means(dataset.X_train, dataset.y_train, learner,
+                                     dataset.n_classes, rows_per_class, seed + r))
             for r in restarts]
 
 
@@ -263,9 +333,7 @@ def balanced_proba(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
     del nets  # The labels are made by ``learner``, whatever it is.
-    if learner is None:
-        raise TabdistillError("method teacher labels a set for one learner; expected one named "
-                              "(--learner)")
+    require_learner("teacher", learner)
     from .learners import fit
     from .matching import matched_logreg_labels
 
@@ -315,6 +383,11 @@ AUTO_SEARCH_ONLY = {"hgb": (10, None), "rf": (10, 50)}
 # gain over it 0.004 lower (version 14); on six (89 tables) knn's on 85 instead of 76, at a
 # mean gain 0.002 to 0.014 lower (version 17; docs/auto-choice.md).
 AUTO_KMEANS_AT = 1
+# Trees at this many rows per class take ``sparse-means`` first. A tree on one row per class
+# makes one split per class, and every feature in which the rows differ splits them alike:
+# hgb takes the first such feature and rf a random one, whatever the feature is worth on the
+# table. Rows that differ only in features chosen for the learner make those its splits.
+AUTO_SPARSE_AT = 1
 AUTO_VALIDATION = 0.25  # share of the train part the choice is scored on
 AUTO_MARGIN = 0.01  # the least margin by which a later candidate must score higher
 # The most train rows auto works on. More rows move k-means centroids and validation scores
@@ -401,6 +474,8 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
             return ["search"]
     if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
         return moved_first("teacher")
+    if parsed.name in TREE_LEARNERS and rows_per_class == AUTO_SPARSE_AT:
+        return ["sparse-means", *AUTO_CANDIDATES]
     if parsed.name == "knn":  # kip's prototypes are fitted to knn's own vote
         order = moved_first("kip")
         return moved_first("kmeans", order) if rows_per_class == AUTO_KMEANS_AT else order
@@ -510,9 +585,7 @@ def nearest_real_rows(X, y, rows, labels) -> np.ndarray:
 
 def _kip(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
     del nets  # The set is made for ``learner``, whatever it is.
-    if learner is None:
-        raise TabdistillError("method kip makes a set for one learner; expected one named "
-                              "(--learner)")
+    require_learner("kip", learner)
     name = parse_learner(learner).name
     kind = "real" if name in TREE_LEARNERS else "vote" if name == "knn" else "krr"
     return [_kip_set(dataset, rows_per_class, seed + r, kind) for r in restarts]
@@ -582,11 +655,15 @@ METHODS = {
                "per-class k-means centroids with soft labels from a teacher: the learner "
                "trained on the whole train part (for logreg, labels that train it to the "
                "teacher exactly)", per_learner=True, version=5),
+        Method("sparse-means", "distillation", _sparse_means,
+               "per-class k-means centroids that differ only in the few features chosen for "
+               "each learner on a validation part", per_learner=True),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
-               "search, kip, teacher, kmeans, random-balanced or random for each learner, "
-               "chosen on a validation part of the train part", per_learner=True, version=18),
+               "search, kip, teacher, kmeans, random-balanced or random for each learner "
+               "(and sparse-means for trees at 1 row per class), chosen on a validation part "
+               "of the train part", per_learner=True, version=19),
     )
 }
 
