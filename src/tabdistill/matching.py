@@ -12,13 +12,11 @@ probabilities less labels, row by row), the gradient vanishes when ``sum_i E_i z
 the penalty's gradient over the weight, which is linear in ``E`` and in one over the weight. The
 program finds the least weight for which such labels exist with every label at least half its
 teacher probability (:data:`LEAST_SHARE`), and the weight is never below the train part's rows
-over the set's (the ``teacher`` method's weight). The least weight is what lets the labels
-stay close to the teacher's: a weight several times larger (as an earlier solution, a Newton
-step along the loss's curvature, gave) moves logreg's solver further, and more often past a
-limit where the set had to keep the teacher's own probabilities. Where the teacher is so sure
-of the rows that the least weight passes :data:`MAX_WEIGHT` times the base, the labels' moves
-(about one over the weight) reach the solvers' tolerances, and the set keeps the teacher's own
-probabilities.
+over the set's (the ``teacher`` method's weight). (An earlier version took one solution of
+many, a Newton step along the loss's curvature, at weights often several times the least:
+docs/levers.md.) Where the teacher is so sure of the rows that the least weight passes
+:data:`MAX_WEIGHT` times the base, the labels' moves (about one over the weight) reach the
+solvers' tolerances, and the set keeps the teacher's own probabilities.
 
 A model trained on ``m`` rows has its coefficients in the span of those rows (the penalty's
 gradient is cancelled by the rows' only there). Where the set's rows do not span the features
