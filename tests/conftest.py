@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import tempfile
 
 import jax
@@ -7,8 +9,11 @@ import pytest
 
 from tabdistill.data import load_dataset
 
-# Commands run in the tests keep compiled programs in a throwaway directory, not the user's cache.
-os.environ.setdefault("TABDISTILL_COMPILE_CACHE", tempfile.mkdtemp(prefix="tabdistill-xla-"))
+# Commands run in the tests keep compiled programs in a throwaway directory, not the user's
+# cache, removed when the tests end.
+if "TABDISTILL_COMPILE_CACHE" not in os.environ:
+    os.environ["TABDISTILL_COMPILE_CACHE"] = tempfile.mkdtemp(prefix="tabdistill-xla-")
+    atexit.register(shutil.rmtree, os.environ["TABDISTILL_COMPILE_CACHE"], ignore_errors=True)
 
 
 @pytest.fixture

@@ -166,6 +166,24 @@ def test_sparse_means_rows_differ_only_in_the_features_a_tree_should_split_on():
     assert METHODS["sparse-means"].make(ds, 3, [0], 0, (), learner="rf")[0].X.shape == (6, 7)
 
 
+def test_validation_folds_hold_each_row_out_once_stratified_where_classes_allow():
+    from tabdistill.methods import validation_folds
+
+    y = np.repeat(np.arange(3, dtype=np.int32), [40, 20, 8])
+    X = np.arange(len(y), dtype=np.float32)[:, None]
+    folds = validation_folds(X, y, 4, seed=0)
+    held_out = np.concatenate([val for _, val in folds])
+    np.testing.assert_array_equal(np.sort(held_out), np.arange(len(y)))
+    for fit_rows, val_rows in folds:
+        assert not set(fit_rows) & set(val_rows)
+        np.testing.assert_array_equal(np.bincount(y[val_rows]), [10, 5, 2])
+    # A class of fewer rows than folds cannot be in every part: the folds are plain then.
+    y_small = np.concatenate([y, [3, 3]]).astype(np.int32)
+    X_small = np.arange(len(y_small), dtype=np.float32)[:, None]
+    held_out = np.concatenate([val for _, val in validation_folds(X_small, y_small, 4, 0)])
+    np.testing.assert_array_equal(np.sort(held_out), np.arange(len(y_small)))
+
+
 def test_methods_parse_in_order_without_repeats():
     assert [m.name for m in parse_methods("kmeans, full,kmeans")] == ["kmeans", "full"]
 
