@@ -603,3 +603,13 @@ def test_matched_labels_are_not_solved_past_the_programs_size_limit(wine, monkey
     assert matching.matched_logreg_labels(teacher, wine.X_train, wine.y_train, rows, 3)
     monkeypatch.setattr(matching, "MAX_NONZEROS", size - 1)
     assert matching.matched_logreg_labels(teacher, wine.X_train, wine.y_train, rows, 3) is None
+
+
+def test_matched_labels_are_not_solved_past_the_solvers_iteration_limit(wine, monkeypatch):
+    from tabdistill import matching
+
+    rows, _ = kmeans_centroids(wine.X_train, wine.y_train, 10, 3, 0)
+    teacher = fit("logreg", wine.X_train, wine.y_train, 3)
+    assert matching.matched_logreg_labels(teacher, wine.X_train, wine.y_train, rows, 3)
+    monkeypatch.setattr(matching, "MAX_ITERATIONS", 1)  # the interior point needs more
+    assert matching.matched_logreg_labels(teacher, wine.X_train, wine.y_train, rows, 3) is None

@@ -33,9 +33,14 @@ MAX_WEIGHT = 1e12  # the most a row weighs, in train rows per set row
 LEAST_SHARE = 0.5  # each label keeps at least this share of its teacher probability
 FLOOR = 1e-6  # the least label: every row keeps a copy per class (the scaler sees each row)
 # The most nonzeros of the program's constraints (rows x classes x (features + 1)): about 6 s
-# to solve at 575,000 (letter, 50 rows per class), 10 min at 4.8 million; beyond it the set
+# to solve at 575,000 (letter, 50 rows per class); 50 s before it stalled at 819,000
+# (leaf_id_flavia, 32 classes, 10 rows per class); 10 min at 4.8 million. Beyond it the set
 # keeps the teacher's own probabilities.
-MAX_NONZEROS = 1_000_000
+MAX_NONZEROS = 600_000
+# The most iterations of each of the solver's phases. A program that needs more (a teacher so
+# sure that the labels' moves reach the solver's tolerances, where it stalls) keeps the
+# teacher's own probabilities, alike on every machine (a time limit would not be).
+MAX_ITERATIONS = 10_000
 
 
 def matched_logreg_labels(teacher, X, y, rows,
@@ -95,7 +100,8 @@ def _least_weight(P, Z1, target, base) -> tuple[np.ndarray, float] | None:
     cost = np.zeros(m * k + 1)
     cost[-1] = -1  # the most s, the least weight
     res = linprog(cost, A_eq=A_eq, b_eq=np.zeros(A_eq.shape[0]), bounds=bounds,
-                  method="highs-ipm")  # half the time of simplex on letter
+                  method="highs-ipm",  # half the time of simplex on letter
+                  options={"maxiter": MAX_ITERATIONS})
     if res.status != 0 or res.x[-1] <= 0:
         return None
     return P - res.x[:-1].reshape(m, k), float(1 / res.x[-1])

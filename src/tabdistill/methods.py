@@ -675,7 +675,7 @@ METHODS = {
         Method("teacher", "distillation", _teacher,
                "per-class k-means centroids with soft labels from a teacher: the learner "
                "trained on the whole train part (for logreg, labels that train it to the "
-               "teacher exactly)", per_learner=True, version=5),
+               "teacher exactly)", per_learner=True, version=6),
         Method("sparse-means", "distillation", _sparse_means,
                "per-class k-means centroids that differ only in the few features chosen for "
                "each learner on a validation part", per_learner=True, version=2),
@@ -684,7 +684,7 @@ METHODS = {
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner "
                "(and sparse-means for trees at 1 row per class), chosen on a validation part "
-               "of the train part", per_learner=True, version=20),
+               "of the train part", per_learner=True, version=21),
     )
 }
 
