@@ -39,8 +39,8 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   mean. The features are added one at a time, each the one that most raises the learner's
   balanced accuracy on the train part's quarters held out in turn (one quarter from
   :data:`SPARSE_ONE_FOLD_FROM` train rows on), of the :data:`SPARSE_TRIES` the rest ranks
-  first by a one-feature nearest-row vote. Made for trees on few rows: every feature in which the
-  rows differ splits them alike, so the rows decide which features the trees split on.
+  first by a one-feature nearest-row vote. Made for trees on few rows: every feature in which
+  the rows differ splits them alike, so the rows decide which features the trees split on.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
   ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on,
@@ -678,7 +678,8 @@ METHODS = {
                "teacher exactly)", per_learner=True, version=6),
         Method("sparse-means", "distillation", _sparse_means,
                "per-class k-means centroids that differ only in the few features chosen for "
-               "each learner on a validation part", per_learner=True, version=2),
+               "each learner on held-out quarters of the train part", per_learner=True,
+               version=2),
         Method("wang", "distillation", _wang,
                "the paper's distillation: synthetic batches and learned lrs", version=2),
         Method("auto", "distillation", _auto,
