@@ -49,8 +49,9 @@ def matched_logreg_labels(teacher, X, y, rows,
     ``rows`` (as :func:`~.learners.fit_soft` trains it) is the balanced teacher: ``teacher``,
     ``logreg`` fitted to the train part ``X, y``, its probabilities those of equally frequent
     classes (see :func:`~.methods.balanced_proba`), within the span of ``rows``. ``None``
-    where that needs rows weighing more than :data:`MAX_WEIGHT` train rows each, or a program
-    of more than :data:`MAX_NONZEROS` nonzeros."""
+    where that needs rows weighing more than :data:`MAX_WEIGHT` train rows each, a program
+    of more than :data:`MAX_NONZEROS` nonzeros, or more than :data:`MAX_ITERATIONS` solver
+    iterations."""
     rows = np.asarray(rows, np.float64)
     if len(rows) * n_classes * (rows.shape[1] + 1) > MAX_NONZEROS:
         return None
