@@ -23,6 +23,11 @@ gradient is cancelled by the rows' only there). Where the set's rows do not span
 (fewer rows than features, or one-hot columns that add up to one), the teacher is the best
 model of that span on the train part: logistic regression on the train rows projected onto
 the set's rows.
+
+The teacher is ``logreg`` with its penalty chosen on held-out folds of the train part
+(:func:`chosen_c`; the span's model has its own chosen in the span), not scikit-learn's
+default: the set trains the default ``logreg`` to it all the same, so a set can train
+``logreg`` better than the whole train part does.
 """
 
 from __future__ import annotations
@@ -43,22 +48,56 @@ MAX_NONZEROS = 600_000
 MAX_ITERATIONS = 10_000
 
 
-def matched_logreg_labels(teacher, X, y, rows,
-                          n_classes: int) -> tuple[np.ndarray, float] | None:
+# The teacher's penalties: scikit-learn's default C first, then by distance from it (on
+# the development tables the choice fell on 0.01 to 100).
+TEACHER_C = (1.0, 10.0, 0.1, 100.0, 0.01)
+TEACHER_FOLDS = 3
+TEACHER_TUNE_ROWS = 2000  # train rows the penalty is chosen on, at most (a stratified sample)
+
+
+def chosen_c(X, y, n_classes: int, seed: int) -> float:
+    """The ``C`` of ``logreg`` on the rows ``X, y`` (a teacher's): the first of
+    :data:`TEACHER_C` whose balanced accuracy over :data:`TEACHER_FOLDS` held-out folds is
+    within one paired standard error of the best (auto's rule,
+    :func:`~.methods.first_within_error`: the default stays unless the rows show another
+    better), each fold's model scored as the set's target predicts, its classes equally
+    frequent. A train part of more than :data:`TEACHER_TUNE_ROWS` rows is sampled down to
+    that (stratified) first."""
+    from .learners import fit
+    from .methods import balanced_proba, first_within_error, validation_folds, validation_split
+
+    if len(y) > TEACHER_TUNE_ROWS:
+        _, X, _, y = validation_split(X, y, TEACHER_TUNE_ROWS / len(y), seed)
+    folds = validation_folds(X, y, TEACHER_FOLDS, seed)
+    hits = {}
+    for c in TEACHER_C:
+        right = np.zeros(len(y))
+        for fit_rows, held_out in folds:
+            model = fit("logreg", X[fit_rows], y[fit_rows], n_classes, seed=seed, logreg_c=c)
+            # scored as the set's target predicts: as if the classes were equally frequent
+            proba = balanced_proba(model.predict_proba(X[held_out]), y[fit_rows])
+            right[held_out] = proba.argmax(1) == y[held_out]
+        hits[c] = right
+    return first_within_error(y, hits)["method"]
+
+
+def matched_logreg_labels(teacher, X, y, rows, n_classes: int,
+                          seed: int = 0) -> tuple[np.ndarray, float] | None:
     """Soft labels ``[rows, n_classes]`` and a row weight with which ``logreg`` trained on
     ``rows`` (as :func:`~.learners.fit_soft` trains it) is the balanced teacher: ``teacher``,
     ``logreg`` fitted to the train part ``X, y``, its probabilities those of equally frequent
     classes (see :func:`~.methods.balanced_proba`), within the span of ``rows``. ``None``
     where that needs rows weighing more than :data:`MAX_WEIGHT` train rows each, a program
     of more than :data:`MAX_NONZEROS` nonzeros, or more than :data:`MAX_ITERATIONS` solver
-    iterations."""
+    iterations. ``seed`` seeds the folds on which the span's model has its penalty chosen."""
     rows = np.asarray(rows, np.float64)
     if len(rows) * n_classes * (rows.shape[1] + 1) > MAX_NONZEROS:
         return None
     mean, scale = rows.mean(0), rows.std(0)
     scale = np.where(scale > 1e-12, scale, 1.0)  # StandardScaler's rule for constant columns
     Z = (rows - mean) / scale  # the rows as the set's scaler gives them to the classifier
-    W, b = _coefficients(teacher, np.asarray(X, np.float64), y, n_classes, Z, mean, scale)
+    W, b = _coefficients(teacher, np.asarray(X, np.float64), y, n_classes, Z, mean, scale,
+                         seed)
     A, c = W * scale, b + W @ mean  # the teacher in the set's scaled coordinates
     if n_classes == 2:  # scikit-learn's one logit (of class 1) as two of a softmax
         A, c = np.vstack([-A, A]) / 2, np.array([-c[0], c[0]]) / 2
@@ -108,7 +147,7 @@ def _least_weight(P, Z1, target, base) -> tuple[np.ndarray, float] | None:
     return P - res.x[:-1].reshape(m, k), float(1 / res.x[-1])
 
 
-def _coefficients(teacher, X, y, n_classes, Z, mean, scale):
+def _coefficients(teacher, X, y, n_classes, Z, mean, scale, seed):
     """The target's raw coefficients ``[logits, features]`` and intercepts (``teacher``'s,
     or the best of the span of ``Z``'s rows), its intercepts shifted so that its classes are
     equally frequent."""
@@ -122,7 +161,9 @@ def _coefficients(teacher, X, y, n_classes, Z, mean, scale):
         features = ((X - mean) / scale) @ Z.T  # the train rows in the span of the set's
         spread = features.std(0)
         spread = np.where(spread > 1e-12, spread, 1.0)
-        model = LogisticRegression(max_iter=2000).fit(features / spread, y)
+        features /= spread
+        penalty = chosen_c(features, y, n_classes, seed)  # for the span's model, as the teacher's
+        model = LogisticRegression(C=penalty, max_iter=2000).fit(features, y)
         W = (model.coef_ / spread) @ Z / scale
         b = model.intercept_ - W @ mean
     share = np.maximum(np.bincount(y, minlength=n_classes), 1) / len(y)

@@ -32,8 +32,10 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   frequent (:func:`balanced_proba`). Knowledge distillation into the set: the labels carry
   the full model's view of each centroid's neighbourhood, not the table's class imbalance. For
   learners that take row weights, each row weighs train rows / set rows, so that the set
-  weighs as much as the train part. ``logreg`` gets labels and a weight solved so that the
-  set trains it to the teacher exactly (:mod:`.matching`), not to a shrunken copy.
+  weighs as much as the train part. ``logreg``'s teacher has its penalty chosen on held-out
+  folds of the train part (:func:`.matching.chosen_c`), and ``logreg`` gets labels and a
+  weight solved so that the set trains the default ``logreg`` to that teacher exactly
+  (:mod:`.matching`), not to a shrunken copy.
 * ``sparse-means``: for each learner its own set: per-class k-means centroids that differ
   only in a few features (:data:`SPARSE_FEATURES` at most), the others set to the centroids'
   mean. The features are added one at a time, each the one that most raises the learner's
@@ -356,15 +358,17 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
     del nets  # The labels are made by ``learner``, whatever it is.
     require_learner("teacher", learner)
     from .learners import fit
-    from .matching import matched_logreg_labels
+    from .matching import chosen_c, matched_logreg_labels
 
     X, y, n_classes = dataset.X_train, dataset.y_train, dataset.n_classes
+    logreg = parse_learner(learner).name == "logreg"
     sets = []
     for r in restarts:
         rows, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed + r)
-        teacher = fit(learner, X, y, n_classes, seed=seed + r)
-        matched = (matched_logreg_labels(teacher, X, y, rows, n_classes)
-                   if parse_learner(learner).name == "logreg" else None)
+        tuned = {"logreg_c": chosen_c(X, y, n_classes, seed + r)} if logreg else {}
+        teacher = fit(learner, X, y, n_classes, seed=seed + r, **tuned)
+        matched = (matched_logreg_labels(teacher, X, y, rows, n_classes, seed=seed + r)
+                   if logreg else None)
         if matched is not None:  # labels that logreg learns the teacher from exactly
             sets.append(ReducedSet(rows, labels, proba=matched[0], weight=matched[1]))
             continue
@@ -674,8 +678,9 @@ METHODS = {
                per_learner=True, version=2),
         Method("teacher", "distillation", _teacher,
                "per-class k-means centroids with soft labels from a teacher: the learner "
-               "trained on the whole train part (for logreg, labels that train it to the "
-               "teacher exactly)", per_learner=True, version=6),
+               "trained on the whole train part (for logreg, its penalty chosen on held-out "
+               "folds, and labels that train it to the teacher exactly)", per_learner=True,
+               version=7),
         Method("sparse-means", "distillation", _sparse_means,
                "per-class k-means centroids that differ only in the few features chosen for "
                "each learner on held-out quarters of the train part", per_learner=True,
@@ -685,7 +690,7 @@ METHODS = {
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner "
                "(and sparse-means for trees at 1 row per class), chosen on a validation part "
-               "of the train part", per_learner=True, version=21),
+               "of the train part", per_learner=True, version=22),
     )
 }
 
