@@ -121,6 +121,16 @@ def alone(name: str, learner_name: str, budgets):
     return rule
 
 
+def only_among(names: tuple, learner_name: str, budgets):
+    """``auto``'s rule, but ``learner_name`` chooses among ``names`` only (in that order) at
+    ``budgets`` rows per class."""
+    def rule(y, hits, learner, rows_per_class):
+        if parse_learner(learner).name == learner_name and rows_per_class in budgets:
+            return paired_in_order(y, hits, names)
+        return autos_rule(y, hits, learner, rows_per_class)
+    return rule
+
+
 def first_below(rows: int):
     """``auto``'s rule, but a validation part of fewer than ``rows`` rows makes no choice: its
     order's first candidate."""
@@ -169,6 +179,9 @@ RULES = {
     "auto's rule, kmeans alone for knn at 1 row per class": alone("kmeans", "knn", (1,)),
     "auto's rule, search alone for rf at 10 and 50": alone("search", "rf", (10, 50)),
     "auto's rule, teacher alone for mlp2 at 10 and 50": alone("teacher", "mlp2", (10, 50)),
+    "auto's rule, rf at 10 scores search against kmeans":
+        only_among(("search", "kmeans"), "rf", (10,)),
+    "auto's rule, rf at 10 scores search against kip": only_among(("search", "kip"), "rf", (10,)),
     "auto's rule, no choice on fewer than 100 validation rows": first_below(100),
     "auto's rule, no choice on fewer than 300 validation rows": first_below(300),
     "auto's rule before version 15 (rf chooses at 10 rows per class)": fixed_order_for(("rf",)),
