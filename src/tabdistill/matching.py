@@ -25,9 +25,10 @@ model of that span on the train part: logistic regression on the train rows proj
 the set's rows.
 
 The teacher is ``logreg`` with its penalty chosen on held-out folds of the train part
-(:func:`chosen_c`; the span's model has its own chosen in the span), not scikit-learn's
-default: the set trains the default ``logreg`` to it all the same, so a set can train
-``logreg`` better than the whole train part does.
+(:func:`chosen_c`), not scikit-learn's default: the set trains the default ``logreg`` to it
+all the same, so a set can train ``logreg`` better than the whole train part does. The
+span's model keeps the default penalty: chosen in the span too, it lost on one row per class
+(three classes' span on ``penguins``: 0.760 -> 0.335), docs/auto-choice.md "Version 22".
 """
 
 from __future__ import annotations
@@ -81,23 +82,22 @@ def chosen_c(X, y, n_classes: int, seed: int) -> float:
     return first_within_error(y, hits)["method"]
 
 
-def matched_logreg_labels(teacher, X, y, rows, n_classes: int,
-                          seed: int = 0) -> tuple[np.ndarray, float] | None:
+def matched_logreg_labels(teacher, X, y, rows,
+                          n_classes: int) -> tuple[np.ndarray, float] | None:
     """Soft labels ``[rows, n_classes]`` and a row weight with which ``logreg`` trained on
     ``rows`` (as :func:`~.learners.fit_soft` trains it) is the balanced teacher: ``teacher``,
     ``logreg`` fitted to the train part ``X, y``, its probabilities those of equally frequent
     classes (see :func:`~.methods.balanced_proba`), within the span of ``rows``. ``None``
     where that needs rows weighing more than :data:`MAX_WEIGHT` train rows each, a program
     of more than :data:`MAX_NONZEROS` nonzeros, or more than :data:`MAX_ITERATIONS` solver
-    iterations. ``seed`` seeds the folds on which the span's model has its penalty chosen."""
+    iterations."""
     rows = np.asarray(rows, np.float64)
     if len(rows) * n_classes * (rows.shape[1] + 1) > MAX_NONZEROS:
         return None
     mean, scale = rows.mean(0), rows.std(0)
     scale = np.where(scale > 1e-12, scale, 1.0)  # StandardScaler's rule for constant columns
     Z = (rows - mean) / scale  # the rows as the set's scaler gives them to the classifier
-    W, b = _coefficients(teacher, np.asarray(X, np.float64), y, n_classes, Z, mean, scale,
-                         seed)
+    W, b = _coefficients(teacher, np.asarray(X, np.float64), y, n_classes, Z, mean, scale)
     A, c = W * scale, b + W @ mean  # the teacher in the set's scaled coordinates
     if n_classes == 2:  # scikit-learn's one logit (of class 1) as two of a softmax
         A, c = np.vstack([-A, A]) / 2, np.array([-c[0], c[0]]) / 2
@@ -147,7 +147,7 @@ def _least_weight(P, Z1, target, base) -> tuple[np.ndarray, float] | None:
     return P - res.x[:-1].reshape(m, k), float(1 / res.x[-1])
 
 
-def _coefficients(teacher, X, y, n_classes, Z, mean, scale, seed):
+def _coefficients(teacher, X, y, n_classes, Z, mean, scale):
     """The target's raw coefficients ``[logits, features]`` and intercepts (``teacher``'s,
     or the best of the span of ``Z``'s rows), its intercepts shifted so that its classes are
     equally frequent."""
@@ -161,9 +161,7 @@ def _coefficients(teacher, X, y, n_classes, Z, mean, scale, seed):
         features = ((X - mean) / scale) @ Z.T  # the train rows in the span of the set's
         spread = features.std(0)
         spread = np.where(spread > 1e-12, spread, 1.0)
-        features /= spread
-        penalty = chosen_c(features, y, n_classes, seed)  # for the span's model, as the teacher's
-        model = LogisticRegression(C=penalty, max_iter=2000).fit(features, y)
+        model = LogisticRegression(max_iter=2000).fit(features / spread, y)
         W = (model.coef_ / spread) @ Z / scale
         b = model.intercept_ - W @ mean
     share = np.maximum(np.bincount(y, minlength=n_classes), 1) / len(y)

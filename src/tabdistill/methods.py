@@ -367,8 +367,7 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
         rows, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed + r)
         tuned = {"logreg_c": chosen_c(X, y, n_classes, seed + r)} if logreg else {}
         teacher = fit(learner, X, y, n_classes, seed=seed + r, **tuned)
-        matched = (matched_logreg_labels(teacher, X, y, rows, n_classes, seed=seed + r)
-                   if logreg else None)
+        matched = matched_logreg_labels(teacher, X, y, rows, n_classes) if logreg else None
         if matched is not None:  # labels that logreg learns the teacher from exactly
             sets.append(ReducedSet(rows, labels, proba=matched[0], weight=matched[1]))
             continue
