@@ -417,14 +417,13 @@ def test_teacher_labels_are_those_of_equally_frequent_classes():
 @pytest.mark.parametrize("penalties", [None, (10.0,)])  # as chosen (1 on wine), or forced
 def test_a_teacher_set_trains_logreg_to_the_balanced_teacher_exactly(wine, tmp_path, penalties,
                                                                      monkeypatch):
-    from tabdistill import matching
+    from tabdistill import methods
     from tabdistill.io import load, save
     from tabdistill.learners import fit_distilled, fit_soft, weighted_copies
-    from tabdistill.matching import chosen_c
-    from tabdistill.methods import balanced_proba, make_distilled
+    from tabdistill.methods import balanced_proba, chosen_c, make_distilled
 
     if penalties is not None:
-        monkeypatch.setattr(matching, "TEACHER_C", penalties)
+        monkeypatch.setattr(methods, "TEACHER_C", penalties)
     made = METHODS["teacher"].make(wine, 10, [0], 0, (), learner="logreg")[0]
     assert made.weight > len(wine.y_train) / 30  # more than the train part, here
     # The teacher: logreg with its penalty chosen on the train part (restart 0: seed 0).
@@ -582,12 +581,12 @@ def test_learned_soft_labels_reach_weighted_learners_as_weighted_copies(wine):
 
 def test_a_teacher_too_sure_of_the_centroids_for_matched_labels_gives_its_own(monkeypatch):
     from tabdistill import matching
-    from tabdistill.methods import balanced_proba
+    from tabdistill.methods import balanced_proba, chosen_c
 
     ds = load_dataset("breast_cancer")  # nearly separable: the teacher is sure of the centroids
     rows, _ = kmeans_centroids(ds.X_train, ds.y_train, 20, 2, 0)
     teacher = fit("logreg", ds.X_train, ds.y_train, 2,
-                  logreg_c=matching.chosen_c(ds.X_train, ds.y_train, 2, 0))
+                  logreg_c=chosen_c(ds.X_train, ds.y_train, 2, 0))
     base = len(ds.y_train) / 40
     proba, weight = matching.matched_logreg_labels(teacher, ds.X_train, ds.y_train, rows, 2)
     assert weight > 1000 * base  # the least weight is large here, so a smaller limit ...
@@ -625,7 +624,7 @@ def test_matched_labels_are_not_solved_past_the_solvers_iteration_limit(wine, mo
 def test_the_teachers_penalty_is_chosen_on_the_train_part_default_first():
     from sklearn.datasets import make_classification
 
-    from tabdistill.matching import TEACHER_C, chosen_c
+    from tabdistill.methods import TEACHER_C, chosen_c
 
     # 100 rows, 5 informative features of 50, a tenth of the labels flipped: the default C
     # overfits, and a stronger penalty (smaller C) scores clearly better on held-out folds.

@@ -24,11 +24,12 @@ gradient is cancelled by the rows' only there). Where the set's rows do not span
 model of that span on the train part: logistic regression on the train rows projected onto
 the set's rows.
 
-The teacher is ``logreg`` with its penalty chosen on held-out folds of the train part
-(:func:`chosen_c`), not scikit-learn's default: the set trains the default ``logreg`` to it
-all the same, so a set can train ``logreg`` better than the whole train part does. The
-span's model keeps the default penalty: chosen in the span too, it lost on one row per class
-(three classes' span on ``penguins``: 0.760 -> 0.335), docs/auto-choice.md "Version 22".
+The ``teacher`` method's teacher is ``logreg`` with its penalty chosen on held-out folds of
+the train part (:func:`~.methods.chosen_c`), not scikit-learn's default: the set trains the
+default ``logreg`` to it all the same, so a set can train ``logreg`` better than the whole
+train part does. The span's model keeps the default penalty: chosen in the span too, it lost
+at one row per class (``penguins``, three rows: 0.760 -> 0.335; docs/auto-choice.md,
+"Version 22").
 """
 
 from __future__ import annotations
@@ -47,39 +48,6 @@ MAX_NONZEROS = 600_000
 # sure that the labels' moves reach the solver's tolerances, where it stalls) keeps the
 # teacher's own probabilities, alike on every machine (a time limit would not be).
 MAX_ITERATIONS = 10_000
-
-
-# The teacher's penalties: scikit-learn's default C first, then by distance from it (on
-# the development tables the choice fell on 0.01 to 100).
-TEACHER_C = (1.0, 10.0, 0.1, 100.0, 0.01)
-TEACHER_FOLDS = 3
-TEACHER_TUNE_ROWS = 2000  # train rows the penalty is chosen on, at most (a stratified sample)
-
-
-def chosen_c(X, y, n_classes: int, seed: int) -> float:
-    """The ``C`` of ``logreg`` on the rows ``X, y`` (a teacher's): the first of
-    :data:`TEACHER_C` whose balanced accuracy over :data:`TEACHER_FOLDS` held-out folds is
-    within one paired standard error of the best (auto's rule,
-    :func:`~.methods.first_within_error`: the default stays unless the rows show another
-    better), each fold's model scored as the set's target predicts, its classes equally
-    frequent. A train part of more than :data:`TEACHER_TUNE_ROWS` rows is sampled down to
-    that (stratified) first."""
-    from .learners import fit
-    from .methods import balanced_proba, first_within_error, validation_folds, validation_split
-
-    if len(y) > TEACHER_TUNE_ROWS:
-        _, X, _, y = validation_split(X, y, TEACHER_TUNE_ROWS / len(y), seed)
-    folds = validation_folds(X, y, TEACHER_FOLDS, seed)
-    hits = {}
-    for c in TEACHER_C:
-        right = np.zeros(len(y))
-        for fit_rows, held_out in folds:
-            model = fit("logreg", X[fit_rows], y[fit_rows], n_classes, seed=seed, logreg_c=c)
-            # scored as the set's target predicts: as if the classes were equally frequent
-            proba = balanced_proba(model.predict_proba(X[held_out]), y[fit_rows])
-            right[held_out] = proba.argmax(1) == y[held_out]
-        hits[c] = right
-    return first_within_error(y, hits)["method"]
 
 
 def matched_logreg_labels(teacher, X, y, rows,
