@@ -414,24 +414,18 @@ def test_teacher_labels_are_those_of_equally_frequent_classes():
     np.testing.assert_allclose(out, [[1 / 17, 0, 16 / 17]])
 
 
-@pytest.mark.parametrize("penalties", [None, (10.0,)])  # as chosen (1 on wine), or forced
-def test_a_teacher_set_trains_logreg_to_the_balanced_teacher_exactly(wine, tmp_path, penalties,
-                                                                     monkeypatch):
-    from tabdistill import methods
+def test_a_teacher_set_trains_logreg_to_the_balanced_teacher_exactly(wine, tmp_path):
     from tabdistill.io import load, save
     from tabdistill.learners import fit_distilled, fit_soft, weighted_copies
-    from tabdistill.methods import balanced_proba, chosen_c, make_distilled
+    from tabdistill.methods import balanced_proba, make_distilled
 
-    if penalties is not None:
-        monkeypatch.setattr(methods, "TEACHER_C", penalties)
     made = METHODS["teacher"].make(wine, 10, [0], 0, (), learner="logreg")[0]
     assert made.weight > len(wine.y_train) / 30  # more than the train part, here
-    # The teacher: logreg with its penalty chosen on the train part (restart 0: seed 0).
-    fitted = fit("logreg", wine.X_train, wine.y_train, 3,
-                 logreg_c=chosen_c(wine.X_train, wine.y_train, 3, 0))
-    own = balanced_proba(fitted.predict_proba(made.X), wine.y_train)
+    own = balanced_proba(fit("logreg", wine.X_train, wine.y_train, 3).predict_proba(made.X),
+                         wine.y_train)
     assert np.all(made.proba >= 0.5 * own - 1e-6)  # each label at least half the teacher's
-    teacher = balanced_proba(fitted.predict_proba(wine.X_test), wine.y_train)
+    teacher = balanced_proba(fit("logreg", wine.X_train, wine.y_train, 3)
+                             .predict_proba(wine.X_test), wine.y_train)
     # 30 rows span wine's 13 features: the set's objective is least at the teacher itself,
     # as a tight fit of its weighted copies shows ...
     X, y, w = weighted_copies(made.X.astype(np.float64), made.proba)
@@ -446,8 +440,9 @@ def test_a_teacher_set_trains_logreg_to_the_balanced_teacher_exactly(wine, tmp_p
     # ... and logreg as the learners make it (lbfgs to a tolerance of 1e-4) comes close,
     # where the teacher's own probabilities as labels train a shrunken copy of it.
     student = made.fit("logreg", 3).predict_proba(wine.X_test)
-    plain = fit_soft("logreg", made.X, own, 3,
-                     weight=len(wine.y_train) / 30).predict_proba(wine.X_test)
+    plain = fit_soft("logreg", made.X, balanced_proba(
+        fit("logreg", wine.X_train, wine.y_train, 3).predict_proba(made.X), wine.y_train),
+        3, weight=len(wine.y_train) / 30).predict_proba(wine.X_test)
     assert np.abs(student - teacher).mean() < 0.25 * np.abs(plain - teacher).mean()
     distilled, _ = make_distilled(wine, "teacher", 10, learner="logreg")
     save(tmp_path / "d", distilled, transformer=wine.transformer)
@@ -581,12 +576,11 @@ def test_learned_soft_labels_reach_weighted_learners_as_weighted_copies(wine):
 
 def test_a_teacher_too_sure_of_the_centroids_for_matched_labels_gives_its_own(monkeypatch):
     from tabdistill import matching
-    from tabdistill.methods import balanced_proba, chosen_c
+    from tabdistill.methods import balanced_proba
 
     ds = load_dataset("breast_cancer")  # nearly separable: the teacher is sure of the centroids
     rows, _ = kmeans_centroids(ds.X_train, ds.y_train, 20, 2, 0)
-    teacher = fit("logreg", ds.X_train, ds.y_train, 2,
-                  logreg_c=chosen_c(ds.X_train, ds.y_train, 2, 0))
+    teacher = fit("logreg", ds.X_train, ds.y_train, 2)
     base = len(ds.y_train) / 40
     proba, weight = matching.matched_logreg_labels(teacher, ds.X_train, ds.y_train, rows, 2)
     assert weight > 1000 * base  # the least weight is large here, so a smaller limit ...
@@ -619,21 +613,3 @@ def test_matched_labels_are_not_solved_past_the_solvers_iteration_limit(wine, mo
     assert matching.matched_logreg_labels(teacher, wine.X_train, wine.y_train, rows, 3)
     monkeypatch.setattr(matching, "MAX_ITERATIONS", 1)  # the interior point needs more
     assert matching.matched_logreg_labels(teacher, wine.X_train, wine.y_train, rows, 3) is None
-
-
-def test_the_teachers_penalty_is_chosen_on_the_train_part_default_first():
-    from sklearn.datasets import make_classification
-
-    from tabdistill.methods import TEACHER_C, chosen_c
-
-    # 100 rows, 5 informative features of 50, a tenth of the labels flipped: the default C
-    # overfits, and a stronger penalty (smaller C) scores clearly better on held-out folds.
-    X, y = make_classification(100, 50, n_informative=5, n_redundant=0, flip_y=0.1,
-                               random_state=0)
-    assert chosen_c(X, y, 2, 0) < 1.0
-    assert chosen_c(X, y, 2, 0) == chosen_c(X, y, 2, 0)  # seeded folds: the same choice
-    # Two far-apart blobs: every C predicts every row right, so the default (first) stays.
-    rng = np.random.default_rng(0)
-    X = np.concatenate([rng.normal(-5, 1, (60, 4)), rng.normal(5, 1, (60, 4))])
-    y = np.repeat([0, 1], 60).astype(np.int32)
-    assert TEACHER_C[0] == 1.0 and chosen_c(X, y, 2, 0) == 1.0

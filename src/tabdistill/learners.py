@@ -120,17 +120,16 @@ def xgb_leaf_weight(n_rows: int, n_classes: int) -> float:
     return min(1.0, n_rows / max(1, n_classes) / 10)
 
 
-def make_sklearn(name: str, n_rows: int, seed: int = 0, n_classes: int = 1, *,
-                 logreg_c: float = 1.0):
+def make_sklearn(name: str, n_rows: int, seed: int = 0, n_classes: int = 1):
     """A fresh scikit-learn classifier for a training set of ``n_rows`` rows of ``n_classes``
-    classes; ``logreg_c`` is ``logreg``'s inverse penalty strength (scikit-learn's ``C``)."""
+    classes."""
     # scikit-learn is imported where it is used: a distillation needs none of it (about 1 s).
     if name == "logreg":
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        return make_pipeline(StandardScaler(), LogisticRegression(C=logreg_c, max_iter=2000))
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     if name == "knn":
         from sklearn.neighbors import KNeighborsClassifier
 
@@ -258,11 +257,10 @@ def train_net_distilled(distilled, arch: Architecture, *, restart: int = 0, seed
 
 
 def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
-        seed: int = 0, recipe: Recipe = NET_RECIPE, sample_weight: np.ndarray | None = None,
-        logreg_c: float = 1.0):
+        seed: int = 0, recipe: Recipe = NET_RECIPE, sample_weight: np.ndarray | None = None):
     """A learner trained on plain rows; the result has ``predict`` (class indices).
     ``sample_weight`` (scikit-learn learners of :data:`WEIGHTED_LEARNERS` only) weighs the
-    rows; ``logreg_c`` is ``logreg``'s ``C`` (a teacher's, chosen on the train part)."""
+    rows."""
     learner = parse_learner(learner)
     if sample_weight is not None and learner.name not in WEIGHTED_LEARNERS:
         raise TabdistillError(f"learner {learner.name} takes no row weights; expected one of "
@@ -272,7 +270,7 @@ def fit(learner: str | Learner, X: np.ndarray, y: np.ndarray, n_classes: int, *,
     present = np.unique(y)
     if len(present) == 1:
         return _Constant(int(present[0]), n_classes)
-    model = make_sklearn(learner.name, len(X), seed, len(present), logreg_c=logreg_c)
+    model = make_sklearn(learner.name, len(X), seed, len(present))
     weights = {}
     if sample_weight is not None:  # a pipeline passes it to its last step by name
         last = f"{model.steps[-1][0]}__" if hasattr(model, "steps") else ""

@@ -23,13 +23,6 @@ gradient is cancelled by the rows' only there). Where the set's rows do not span
 (fewer rows than features, or one-hot columns that add up to one), the teacher is the best
 model of that span on the train part: logistic regression on the train rows projected onto
 the set's rows.
-
-The ``teacher`` method's teacher is ``logreg`` with its penalty chosen on held-out folds of
-the train part (:func:`~.methods.chosen_c`), not scikit-learn's default: the set trains the
-default ``logreg`` to it all the same, so a set can train ``logreg`` better than the whole
-train part does. The span's model keeps the default penalty: chosen in the span too, it lost
-at one row per class (``penguins``, three rows: 0.760 -> 0.335; docs/auto-choice.md,
-"Version 22").
 """
 
 from __future__ import annotations

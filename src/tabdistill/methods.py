@@ -32,10 +32,8 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   frequent (:func:`balanced_proba`). Knowledge distillation into the set: the labels carry
   the full model's view of each centroid's neighbourhood, not the table's class imbalance. For
   learners that take row weights, each row weighs train rows / set rows, so that the set
-  weighs as much as the train part. ``logreg``'s teacher has its penalty chosen on held-out
-  folds of the train part (:func:`chosen_c`), and ``logreg`` gets labels and a
-  weight solved so that the set trains the default ``logreg`` to that teacher exactly
-  (:mod:`.matching`), not to a shrunken copy.
+  weighs as much as the train part. ``logreg`` gets labels and a weight solved so that the
+  set trains it to the teacher exactly (:mod:`.matching`), not to a shrunken copy.
 * ``sparse-means``: for each learner its own set: per-class k-means centroids that differ
   only in a few features (:data:`SPARSE_FEATURES` at most), the others set to the centroids'
   mean. The features are added one at a time, each the one that most raises the learner's
@@ -354,38 +352,6 @@ def balanced_proba(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
     return balanced / balanced.sum(axis=1, keepdims=True)
 
 
-# The teacher's penalties: scikit-learn's default C first, then by distance from it (on
-# the development tables the choice fell on 0.01 to 100).
-TEACHER_C = (1.0, 10.0, 0.1, 100.0, 0.01)
-TEACHER_FOLDS = 3
-TEACHER_TUNE_ROWS = 2000  # train rows the penalty is chosen on, at most (a stratified sample)
-
-
-def chosen_c(X, y, n_classes: int, seed: int) -> float:
-    """The ``C`` of ``logreg`` on the rows ``X, y`` (a teacher's): the first of
-    :data:`TEACHER_C` whose balanced accuracy over :data:`TEACHER_FOLDS` held-out folds is
-    within one paired standard error of the best (auto's rule,
-    :func:`first_within_error`: the default stays unless the rows show another
-    better), each fold's model scored as the set's target predicts, its classes equally
-    frequent. A train part of more than :data:`TEACHER_TUNE_ROWS` rows is sampled down to
-    that (stratified) first."""
-    from .learners import fit
-
-    if len(y) > TEACHER_TUNE_ROWS:
-        _, X, _, y = validation_split(X, y, TEACHER_TUNE_ROWS / len(y), seed)
-    folds = validation_folds(X, y, TEACHER_FOLDS, seed)
-    hits = {}
-    for c in TEACHER_C:
-        right = np.zeros(len(y))
-        for fit_rows, held_out in folds:
-            model = fit("logreg", X[fit_rows], y[fit_rows], n_classes, seed=seed, logreg_c=c)
-            # scored as the set's target predicts: as if the classes were equally frequent
-            proba = balanced_proba(model.predict_proba(X[held_out]), y[fit_rows])
-            right[held_out] = proba.argmax(1) == y[held_out]
-        hits[c] = right
-    return first_within_error(y, hits)["method"]
-
-
 def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=None):
     del nets  # The labels are made by ``learner``, whatever it is.
     require_learner("teacher", learner)
@@ -393,13 +359,12 @@ def _teacher(dataset: Dataset, rows_per_class, restarts, seed, nets, learner=Non
     from .matching import matched_logreg_labels
 
     X, y, n_classes = dataset.X_train, dataset.y_train, dataset.n_classes
-    logreg = parse_learner(learner).name == "logreg"
     sets = []
     for r in restarts:
         rows, labels = kmeans_centroids(X, y, rows_per_class, n_classes, seed + r)
-        tuned = {"logreg_c": chosen_c(X, y, n_classes, seed + r)} if logreg else {}
-        teacher = fit(learner, X, y, n_classes, seed=seed + r, **tuned)
-        matched = matched_logreg_labels(teacher, X, y, rows, n_classes) if logreg else None
+        teacher = fit(learner, X, y, n_classes, seed=seed + r)
+        matched = (matched_logreg_labels(teacher, X, y, rows, n_classes)
+                   if parse_learner(learner).name == "logreg" else None)
         if matched is not None:  # labels that logreg learns the teacher from exactly
             sets.append(ReducedSet(rows, labels, proba=matched[0], weight=matched[1]))
             continue
@@ -709,9 +674,8 @@ METHODS = {
                per_learner=True, version=2),
         Method("teacher", "distillation", _teacher,
                "per-class k-means centroids with soft labels from a teacher: the learner "
-               "trained on the whole train part (for logreg, its penalty chosen on held-out "
-               "folds, and labels that train it to the teacher exactly)", per_learner=True,
-               version=7),
+               "trained on the whole train part (for logreg, labels that train it to the "
+               "teacher exactly)", per_learner=True, version=6),
         Method("sparse-means", "distillation", _sparse_means,
                "per-class k-means centroids that differ only in the few features chosen for "
                "each learner on held-out quarters of the train part", per_learner=True,
@@ -721,7 +685,7 @@ METHODS = {
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner "
                "(and sparse-means for trees at 1 row per class), chosen on a validation part "
-               "of the train part", per_learner=True, version=22),
+               "of the train part", per_learner=True, version=21),
     )
 }
 
