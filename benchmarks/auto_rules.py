@@ -111,16 +111,6 @@ def fixed_order_for(names: tuple):
     return rule
 
 
-def alone(name: str, learner_name: str, budgets):
-    """``auto``'s rule, but ``learner_name`` takes ``name`` without a choice at ``budgets``
-    rows per class (as hgb takes ``search`` from 10 on)."""
-    def rule(y, hits, learner, rows_per_class):
-        if parse_learner(learner).name == learner_name and rows_per_class in budgets:
-            return name
-        return autos_rule(y, hits, learner, rows_per_class)
-    return rule
-
-
 def only_among(names: tuple, learner_name: str, budgets):
     """``auto``'s rule, but ``learner_name`` chooses among ``names`` only (in that order) at
     ``budgets`` rows per class."""
@@ -129,6 +119,12 @@ def only_among(names: tuple, learner_name: str, budgets):
             return paired_in_order(y, hits, names)
         return autos_rule(y, hits, learner, rows_per_class)
     return rule
+
+
+def alone(name: str, learner_name: str, budgets):
+    """``auto``'s rule, but ``learner_name`` takes ``name`` without a choice at ``budgets``
+    rows per class (as hgb takes ``search`` from 10 on)."""
+    return only_among((name,), learner_name, budgets)
 
 
 def first_below(rows: int):
