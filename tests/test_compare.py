@@ -57,6 +57,15 @@ def test_compare_json_table_and_plot(tmp_path, capsys):
     verdict_lines = table.splitlines()[-3:]
     assert [line.split()[:2] for line in verdict_lines] == [
         ["mlp2", "wang"], ["knn", "wang"], ["hgb", "wang"]]
+    # One restart: every row is one model, and no verdict claims an interval.
+    one = [{**r, "n": 1, "balanced_per_restart": r["balanced_per_restart"][:1]} for r in rows]
+    table = format_table(Comparison(
+        dataset="iris", rows=one, n_train=100, n_test=50, n_rows=12, restarts=1,
+        imbalanced=True, config=DistillConfig()))
+    body = table.splitlines()[3:3 + len(one)]
+    assert all(line.count("(one model)") == 2 and "±" not in line for line in body)
+    assert all(line.endswith("(one restart: no interval): tie")
+               for line in table.splitlines()[-3:])
 
 
 def test_auto_records_its_choice_and_the_verdict_is_the_paired_difference(capsys):

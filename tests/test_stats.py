@@ -127,6 +127,11 @@ def test_paired_difference_verdicts():
         paired_difference(base, base[:3])
 
 
+def test_one_pair_has_no_interval_and_no_call():
+    d = paired_difference([0.9], [0.7])  # far apart, but one pair says nothing of its spread
+    assert d == {"mean": pytest.approx(0.2), "ci95": None, "n": 1, "verdict": "tie"}
+
+
 def test_one_format():
     assert format_estimate(0.87123, 0.0123) == "0.871 ± 0.012"
     assert (format_estimate(0.87123, 0.0123, (0.86, 0.88), digits=4)

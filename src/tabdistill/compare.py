@@ -352,17 +352,19 @@ def format_table(comparison: Comparison) -> str:
                     format_estimate(row["accuracy_mean"], row["accuracy_std"], row["ci95"]))
         line = f"{row['learner']:<10} {row['method']:<10} {row['n_rows']:>6}  {accuracy:<38}"
         if c.imbalanced:
-            line += "  " + format_estimate(row["balanced_accuracy_mean"],
-                                           row["balanced_accuracy_std"])
+            line += "  " + (f"{row['balanced_accuracy_mean']:.3f} (one model)" if row["n"] == 1
+                            else format_estimate(row["balanced_accuracy_mean"],
+                                                 row["balanced_accuracy_std"]))
         lines.append(line.rstrip())
     lines.append("distilled - the better of random and k-means, balanced accuracy, paired over "
                  f"restarts (mean, 95% CI; tie within {TOLERANCE}):")
     for v in verdicts(c):
         method = next(r["distill_method"] for r in c.rows
                       if r["learner"] == v["learner"] and r["method"] == "distilled")
+        spread = ("one restart: no interval" if v["ci95"] is None else
+                  f"{v['ci95'][0]:+.3f} to {v['ci95'][1]:+.3f}")
         lines.append(f"  {v['learner']:<10} {method:<16} vs {v['against']:<7} "
-                     f"{v['mean']:+.3f} ({v['ci95'][0]:+.3f} to {v['ci95'][1]:+.3f}): "
-                     f"{v['verdict']}")
+                     f"{v['mean']:+.3f} ({spread}): {v['verdict']}")
     near = c.near_chance()
     if near:
         lines.append(f"note: {', '.join(near)}: no set, the whole train part included, beats "

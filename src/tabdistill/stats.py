@@ -110,12 +110,15 @@ def paired_difference(a, b, *, tolerance: float = 0.0, confidence: float = CONFI
 
     The verdict is ``win`` when the whole interval lies above ``tolerance``, ``loss`` when it
     lies below ``-tolerance``, and ``tie`` otherwise (too close, or too uncertain, to call).
+    A single pair (``n`` 1) has no interval (``ci95`` is ``None``): its verdict is ``tie``.
     ``a`` and ``b`` are ``[N]``, or ``[R, K]`` (paired inits nested in restarts).
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"paired values have shapes {a.shape} and {b.shape}; expected equal")
     s = summarize(a - b, confidence=confidence, seed=seed)
+    if s["n"] < 2:  # one difference says nothing of its spread
+        return {"mean": s["mean"], "ci95": None, "n": s["n"], "verdict": "tie"}
     low, high = s["ci95"]
     verdict = "win" if low > tolerance else "loss" if high < -tolerance else "tie"
     return {"mean": s["mean"], "ci95": [low, high], "n": s["n"], "verdict": verdict}
