@@ -10,6 +10,7 @@ from tabdistill.methods import (
     METHODS,
     kmeans_centroids,
     parse_methods,
+    search_proposals,
     search_rows,
     validation_split,
 )
@@ -120,6 +121,14 @@ def test_search_improves_its_validation_score_with_rows_of_its_pool(wine):
     for row, c in zip(rows, labels, strict=True):
         match = np.flatnonzero(np.all(np.isclose(pool, row, atol=1e-6), axis=1))
         assert match.size and c in pool_y[match]
+
+
+def test_search_tries_more_swaps_for_hgb_on_few_classes_only():
+    # hgb's fit grows a tree per class and round: the swaps fall with the classes, down to
+    # the 40 that every other learner tries.
+    hgb = [search_proposals("hgb", k) for k in (2, 3, 4, 6, 9, 26)]
+    assert hgb == [120, 120, 90, 60, 40, 40]
+    assert {search_proposals(learner, 2) for learner in ("rf", "knn", "logreg", "mlp2")} == {40}
 
 
 def test_search_at_a_budget_beyond_the_fit_half_keeps_distinct_real_rows(wine):
