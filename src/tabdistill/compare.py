@@ -337,6 +337,14 @@ def _row(method: str, learner: Learner, scores, n_rows: int) -> dict:
     }
 
 
+def _estimate(row: dict, score: str, ci=None) -> str:
+    """A row's ``score`` as ``mean ± std`` (and ``ci``), or ``mean (one model)`` where one model
+    was scored and there is no spread to give."""
+    if row["n"] == 1:
+        return f"{row[score + '_mean']:.3f} (one model)"
+    return format_estimate(row[score + "_mean"], row[score + "_std"], ci)
+
+
 def format_table(comparison: Comparison) -> str:
     """The comparison as an aligned text table, one line per learner and method."""
     c = comparison
@@ -348,13 +356,10 @@ def format_table(comparison: Comparison) -> str:
         cols += f"  {'balanced acc.':>13}"
     lines = [head, cols, "-" * len(cols)]
     for row in c.rows:
-        accuracy = (f"{row['accuracy_mean']:.3f} (one model)" if row["n"] == 1 else
-                    format_estimate(row["accuracy_mean"], row["accuracy_std"], row["ci95"]))
+        accuracy = _estimate(row, "accuracy", row["ci95"])
         line = f"{row['learner']:<10} {row['method']:<10} {row['n_rows']:>6}  {accuracy:<38}"
         if c.imbalanced:
-            line += "  " + (f"{row['balanced_accuracy_mean']:.3f} (one model)" if row["n"] == 1
-                            else format_estimate(row["balanced_accuracy_mean"],
-                                                 row["balanced_accuracy_std"]))
+            line += "  " + _estimate(row, "balanced_accuracy")
         lines.append(line.rstrip())
     lines.append("distilled - the better of random and k-means, balanced accuracy, paired over "
                  f"restarts (mean, 95% CI; tie within {TOLERANCE}):")
