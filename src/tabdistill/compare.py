@@ -366,7 +366,7 @@ def format_table(comparison: Comparison) -> str:
     for v in verdicts(c):
         method = next(r["distill_method"] for r in c.rows
                       if r["learner"] == v["learner"] and r["method"] == "distilled")
-        spread = ("one restart: no interval" if v["ci95"] is None else
+        spread = ("one restart: no interval, too uncertain to call" if v["ci95"] is None else
                   f"{v['ci95'][0]:+.3f} to {v['ci95'][1]:+.3f}")
         lines.append(f"  {v['learner']:<10} {method:<16} vs {v['against']:<7} "
                      f"{v['mean']:+.3f} ({spread}): {v['verdict']}")
