@@ -191,7 +191,7 @@ def _kmeans(dataset: Dataset, rows_per_class, restarts, seed, nets):
 SEARCH_PROPOSALS = 40  # swaps tried, at least
 # hgb's set gains with every swap tried: 120 swaps instead of 40 raised its test balanced
 # accuracy at 10 rows per class on 7 of 8 development tables of 2 to 4 classes (by 0.016 on
-# average; rf's on 4 of 7, by 0.004, so rf keeps 40). A fit of hgb grows a tree per class at
+# average; rf's on 6 of 8, by 0.004, so rf keeps 40). A fit of hgb grows a tree per class at
 # each round, so its swaps are this over the classes, between 40 and 120: tables of 9 classes
 # or more keep 40, and their time. On four unseen suites hgb's mean rose at 10 and 50 rows
 # per class in each (docs/auto-choice.md, version 22).
