@@ -15,7 +15,7 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   three balanced random subsets) of one half of the train part (by the learner's balanced
   accuracy on the other half), then a local search that swaps single rows for other centroids
   or real rows of the same class and keeps a swap when the validation score does not drop
-  (:data:`SEARCH_PROPOSALS` tries; up to three times as many for ``hgb`` on few classes,
+  (:data:`SEARCH_PROPOSALS` tries; for ``hgb`` from 120 on few classes to a few on many,
   :func:`search_proposals`). A class with fewer rows in its half than the budget is
   filled up with its rows from the other half. Trees and neighbours get rows they score well
   with, not rows made for a net.
@@ -188,13 +188,14 @@ def _kmeans(dataset: Dataset, rows_per_class, restarts, seed, nets):
                                          dataset.n_classes, seed + r)) for r in restarts]
 
 
-SEARCH_PROPOSALS = 40  # swaps tried, at least
+SEARCH_PROPOSALS = 40  # swaps tried (hgb: see SEARCH_HGB_WORK)
 # hgb's set gains with every swap tried: 120 swaps instead of 40 raised its test balanced
 # accuracy at 10 rows per class on 7 of 8 development tables of 2 to 4 classes (by 0.016 on
 # average; rf's on 6 of 8, by 0.004, so rf keeps 40). A fit of hgb grows a tree per class at
-# each round, so its swaps are this over the classes, between 40 and 120: tables of 9 classes
-# or more keep 40, and their time. On four unseen suites hgb's mean rose at 10 and 50 rows
-# per class in each (docs/auto-choice.md, version 22).
+# each round, so its swaps are this over the classes, at most 120: 40 on 9 classes, 13 on 26,
+# 6 on 60. On four unseen suites hgb's mean rose at 10 and 50 rows per class in each
+# (docs/auto-choice.md, version 22); on six tables of 26 to 60 classes, 10 swaps scored within
+# 0.002 of 40 on average at a third of the time (version 23).
 SEARCH_HGB_WORK = 360
 SEARCH_STARTS = 3
 SEARCH_POOL_ROWS = 200  # real rows per class the search may swap in
@@ -226,7 +227,7 @@ def search_proposals(learner, n_classes: int) -> int:
     """The swaps ``search`` tries for ``learner`` (see :data:`SEARCH_HGB_WORK`)."""
     if parse_learner(learner).name != "hgb":
         return SEARCH_PROPOSALS
-    return int(np.clip(SEARCH_HGB_WORK // n_classes, SEARCH_PROPOSALS, 3 * SEARCH_PROPOSALS))
+    return min(SEARCH_HGB_WORK // n_classes, 3 * SEARCH_PROPOSALS)
 
 
 def search_rows(X, y, learner, n_classes: int, rows_per_class: int, seed: int, *,
@@ -684,7 +685,7 @@ METHODS = {
         Method("kmeans", "coreset", _kmeans, "per-class k-means centroids"),
         Method("search", "distillation", _search,
                "k-means centroids or real rows refined for each learner by local search on a "
-               "validation half", per_learner=True, version=4),
+               "validation half", per_learner=True, version=5),
         Method("kip", "distillation", _kip,
                "k-means centroids moved inside the data's domain by a kernel objective for "
                "each learner (kernel ridge regression for nets and linear models, a soft "
@@ -703,7 +704,7 @@ METHODS = {
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner "
                "(and sparse-means for trees at 1 row per class), chosen on a validation part "
-               "of the train part", per_learner=True, version=22),
+               "of the train part", per_learner=True, version=23),
     )
 }
 
