@@ -1,7 +1,7 @@
 """Writes generated tables of shapes the development suite lacks, for ``real_data.py --set
 shapes``: strongly imbalanced classes, many more columns than informative ones, many unequal
-classes, and categorical columns with missing cells. scikit-learn's ``make_classification``;
-the same name gives the same file.
+classes, 40 and 60 classes, and categorical columns with missing cells. scikit-learn's
+``make_classification``; the same name gives the same file.
 
     python benchmarks/table_shapes.py OUT_DIR [NAME ...]
 """
@@ -29,6 +29,10 @@ SHAPES = {
                   dict(n_samples=15000, n_features=30, n_informative=15, n_classes=15,
                        n_clusters_per_class=1, weights=list(_MANY / _MANY.sum()),
                        random_state=3), 0, 0.0),
+    **{f"classes{k}": (f"{k} equal classes, 20 columns",
+                        dict(n_samples=200 * k, n_features=20, n_informative=12, n_redundant=4,
+                             n_classes=k, n_clusters_per_class=1, class_sep=1.5,
+                             random_state=k), 0, 0.0) for k in (40, 60)},
     "mixed": ("8 numeric and 4 categorical columns (5 levels each), 5% of cells missing",
               dict(n_samples=5000, n_features=12, n_informative=6, n_classes=3,
                    random_state=4), 4, 0.05),

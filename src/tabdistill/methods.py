@@ -194,8 +194,8 @@ SEARCH_PROPOSALS = 40  # swaps tried (hgb: see SEARCH_HGB_WORK)
 # average; rf's on 6 of 8, by 0.004, so rf keeps 40). A fit of hgb grows a tree per class at
 # each round, so its swaps are this over the classes, at most 120: 40 on 9 classes, 13 on 26,
 # 6 on 60. On four unseen suites hgb's mean rose at 10 and 50 rows per class in each
-# (docs/auto-choice.md, version 22); on six tables of 26 to 60 classes, 10 swaps scored within
-# 0.002 of 40 on average at a third of the time (version 23).
+# (docs/auto-choice.md, version 22); on five tables of 26 to 60 classes, 10 swaps scored
+# 0.0004 below 40 on average, in 35-42% of the time (version 23).
 SEARCH_HGB_WORK = 360
 SEARCH_STARTS = 3
 SEARCH_POOL_ROWS = 200  # real rows per class the search may swap in
