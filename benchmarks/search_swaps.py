@@ -1,8 +1,10 @@
 """``search``'s set for one learner by the swaps it tries: test balanced accuracy and seconds.
 
 Each seed's search draws its swaps in the same order whatever their number, so the set after 10
-swaps is the 40-swap search's set at its tenth swap. k-means centroids of the same size (on the
-same rows ``auto`` works on) are the reference. Means over the seeds, one line per table:
+swaps is the 40-swap search's set at its tenth swap (but for the held-out rows a class smaller
+than the budget in the search's half is filled up with, drawn after the swaps). k-means
+centroids of the same size (on the same rows ``auto`` works on) are the reference. Means over
+the seeds, one line per table:
 
     python benchmarks/search_swaps.py TABLE [TABLE ...] [--target label] [--learner hgb]
         [--rows-per-class 10] [--swaps 0,10,40] [--seeds 0,1,2]
@@ -22,7 +24,7 @@ from tabdistill.learners import fit
 from tabdistill.methods import auto_part, kmeans_centroids, search_rows
 
 
-def test_score(dataset, learner, rows, labels, seed: int) -> float:
+def score_on_test(dataset, learner, rows, labels, seed: int) -> float:
     model = fit(learner, rows, labels, dataset.n_classes, seed=seed)
     return balanced_accuracy_score(dataset.y_test, model.predict(dataset.X_test))
 
@@ -47,7 +49,7 @@ def main() -> None:
         scores, seconds, reference = np.zeros((len(seeds), len(swaps))), np.zeros(len(swaps)), []
         for i, seed in enumerate(seeds):
             part = auto_part(dataset, seed)
-            reference.append(test_score(dataset, args.learner, *kmeans_centroids(
+            reference.append(score_on_test(dataset, args.learner, *kmeans_centroids(
                 part.X_train, part.y_train, args.rows_per_class, part.n_classes, seed), seed))
             for j, count in enumerate(swaps):
                 start = time.perf_counter()
@@ -55,7 +57,7 @@ def main() -> None:
                                               part.n_classes, args.rows_per_class, seed,
                                               proposals=count)
                 seconds[j] += (time.perf_counter() - start) / len(seeds)
-                scores[i, j] = test_score(dataset, args.learner, rows, labels, seed)
+                scores[i, j] = score_on_test(dataset, args.learner, rows, labels, seed)
         means = scores.mean(0)
         cells = " | ".join(f"{means[j]:.4f} | {seconds[j]:.0f}" for j in range(len(swaps)))
         print(f"| {table.stem} | {dataset.n_classes} | {np.mean(reference):.4f} | {cells} |",
