@@ -197,6 +197,7 @@ SEARCH_PROPOSALS = 40  # swaps tried (hgb: see SEARCH_HGB_WORK)
 # (docs/auto-choice.md, version 22); on five tables of 26 to 60 classes, 10 swaps scored
 # 0.0004 below 40 on average, in 35-42% of the time (version 23).
 SEARCH_HGB_WORK = 360
+SEARCH_HGB_MOST = 120
 SEARCH_STARTS = 3
 SEARCH_POOL_ROWS = 200  # real rows per class the search may swap in
 TREE_LEARNERS = ("rf", "hgb", "xgb")
@@ -224,10 +225,10 @@ def validation_split(X, y, fraction: float, seed: int):
 
 
 def search_proposals(learner, n_classes: int) -> int:
-    """The swaps ``search`` tries for ``learner`` (see :data:`SEARCH_HGB_WORK`)."""
+    """The swaps ``search`` tries for ``learner`` (for ``hgb``, see :data:`SEARCH_HGB_WORK`)."""
     if parse_learner(learner).name != "hgb":
         return SEARCH_PROPOSALS
-    return min(SEARCH_HGB_WORK // n_classes, 3 * SEARCH_PROPOSALS)
+    return min(SEARCH_HGB_WORK // n_classes, SEARCH_HGB_MOST)
 
 
 def search_rows(X, y, learner, n_classes: int, rows_per_class: int, seed: int, *,
