@@ -256,8 +256,14 @@ def test_auto_prefers_teacher_for_log_loss_learners_kmeans_at_one_row_kip_for_kn
     for learner in ("mlp2", "mlp:16x2:tanh"):
         assert auto_candidates(learner, AUTO_KMEANS_AT) == moved_first("kmeans")
     assert auto_candidates("logreg", AUTO_KMEANS_AT) == list(AUTO_CANDIDATES)
-    # knn takes kip first (its prototypes fit knn's vote), but the class means at one row.
-    assert auto_candidates("knn", AUTO_KMEANS_AT + 1) == moved_first("kip")
+    # knn takes kip first (its prototypes fit knn's vote), but the class means at one row;
+    # above it, nets (from teacher's budget) and knn take the centroids second.
+    assert auto_candidates("knn", AUTO_KMEANS_AT + 1) == [
+        "kip", "kmeans", "search", "teacher", "random-balanced", "random"]
+    for learner in ("mlp2", "mlp:16x2:tanh"):
+        assert auto_candidates(learner, AUTO_TEACHER_FROM) == [
+            "teacher", "kmeans", "search", "kip", "random-balanced", "random"]
+    assert auto_candidates("logreg", AUTO_TEACHER_FROM) == moved_first("teacher")
     assert auto_candidates("knn", AUTO_KMEANS_AT) == moved_first("kmeans", moved_first("kip"))
     # Trees at one row per class take rows that differ in features chosen for them first.
     for learner in ("rf", "hgb", "xgb"):

@@ -424,6 +424,14 @@ AUTO_SEARCH_ONLY = {"hgb": (10, None), "rf": (10, 50)}
 # gain over it 0.004 lower (version 14); on six (89 tables) knn's on 85 instead of 76, at a
 # mean gain 0.002 to 0.014 lower (version 17; docs/auto-choice.md).
 AUTO_KMEANS_AT = 1
+# Above that, nets (from AUTO_TEACHER_FROM rows per class) and knn take ``kmeans`` second,
+# after their first candidate: in a near-tie on the validation part the centroids of the whole
+# part are the safe choice, and ``search``, whose own set is chosen on a half of it, lost to
+# them on small tables. On the development suite and five R suites, mlp2's and knn's sets at
+# 10 and 50 rows per class were at least the better coreset in 305 (table, budget) cells of
+# 346 instead of 295; on three suites the rule was not found on, in 163 of 180 instead of
+# 161, no (suite, learner, budget) mean moving by more than 0.003 (docs/auto-choice.md,
+# version 24).
 # Trees at this many rows per class take ``sparse-means`` first. A tree on one row per class
 # makes one split per class, and every feature in which the rows differ splits them alike:
 # hgb takes the first such feature and rf a random one, whatever the feature is worth on the
@@ -514,12 +522,13 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
         if least <= rows_per_class and (below is None or rows_per_class < below):
             return ["search"]
     if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
-        return moved_first("teacher")
+        order = moved_first("teacher")
+        return moved("kmeans", order, 1) if parsed.is_net else order
     if parsed.name in TREE_LEARNERS and rows_per_class == AUTO_SPARSE_AT:
         return ["sparse-means", *AUTO_CANDIDATES]
     if parsed.name == "knn":  # kip's prototypes are fitted to knn's own vote
         order = moved_first("kip")
-        return moved_first("kmeans", order) if rows_per_class == AUTO_KMEANS_AT else order
+        return moved("kmeans", order, 0 if rows_per_class == AUTO_KMEANS_AT else 1)
     if parsed.is_net and rows_per_class == AUTO_KMEANS_AT:
         return moved_first("kmeans")
     return list(AUTO_CANDIDATES)
@@ -527,7 +536,13 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
 
 def moved_first(name: str, order: Sequence[str] = AUTO_CANDIDATES) -> list[str]:
     """``order`` with ``name`` moved to the front."""
-    return [name, *(c for c in order if c != name)]
+    return moved(name, order, 0)
+
+
+def moved(name: str, order: Sequence[str], place: int) -> list[str]:
+    """``order`` with ``name`` moved to index ``place``."""
+    rest = [c for c in order if c != name]
+    return [*rest[:place], name, *rest[place:]]
 
 
 def auto_choice(dataset: Dataset, rows_per_class: int, seed: int, nets, learner=None) -> dict:
@@ -705,7 +720,7 @@ METHODS = {
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner "
                "(and sparse-means for trees at 1 row per class), chosen on a validation part "
-               "of the train part", per_learner=True, version=23),
+               "of the train part", per_learner=True, version=24),
     )
 }
 
