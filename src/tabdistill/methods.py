@@ -495,8 +495,15 @@ def first_within_error(y, hits: dict) -> dict:
     scores = {name: balanced_accuracy(y, h) for name, h in hits.items()}
     top = max(scores, key=scores.__getitem__)
     errors = {name: balanced_accuracy_difference_se(y, h, hits[top]) for name, h in hits.items()}
-    best = next(n for n in hits if scores[n] >= scores[top] - max(AUTO_MARGIN, errors[n]))
-    return {"method": best, "validation": scores, "error": errors}
+    return {"method": first_within(list(hits), scores, errors), "validation": scores,
+            "error": errors}
+
+
+def first_within(order: Sequence[str], scores: dict, errors: dict) -> str:
+    """The first candidate of ``order`` whose score is within its paired error (at least
+    :data:`AUTO_MARGIN`) of the best score."""
+    top = max(scores.values())
+    return next(n for n in order if scores[n] >= top - max(AUTO_MARGIN, errors[n]))
 
 
 def auto_part(dataset: Dataset, seed: int) -> Dataset:
