@@ -45,8 +45,9 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
 * ``auto``: chooses among :data:`AUTO_CANDIDATES` on a validation part of the train part
   (see :func:`choose_method`; the order of preference, :func:`auto_candidates`, puts
   ``teacher`` first for nets and ``logreg`` from :data:`AUTO_TEACHER_FROM` rows per class on,
-  ``kmeans`` first for nets and ``knn`` at :data:`AUTO_KMEANS_AT` row per class, and ``kip``
-  first for ``knn`` at more; trees at :data:`AUTO_SPARSE_AT` row per class have
+  ``kmeans`` first for nets and ``knn`` at :data:`AUTO_KMEANS_AT` row per class, ``kip``
+  first for ``knn`` at more, and ``kmeans`` second after those first choices above one row
+  per class; trees at :data:`AUTO_SPARSE_AT` row per class have
   ``sparse-means`` as a candidate too, first; ``hgb`` from 10 rows per class on and ``rf``
   from 10 to under 50 take ``search`` without a choice, :data:`AUTO_SEARCH_ONLY`),
   for one learner, or for all the default learners at once (then among the methods not tuned
