@@ -242,8 +242,8 @@ def test_auto_prefers_teacher_for_log_loss_learners_kmeans_at_one_row_kip_for_kn
         AUTO_CANDIDATES,
         AUTO_KMEANS_AT,
         AUTO_MARGIN,
-        AUTO_SEARCH_ONLY,
         AUTO_TEACHER_FROM,
+        AUTO_UNSCORED,
         auto_candidates,
         auto_choice,
         moved_first,
@@ -269,13 +269,18 @@ def test_auto_prefers_teacher_for_log_loss_learners_kmeans_at_one_row_kip_for_kn
     for learner in ("rf", "hgb", "xgb"):
         assert auto_candidates(learner, 1) == ["sparse-means", *AUTO_CANDIDATES]
     # Trees take search alone in their range of rows per class, and choose outside it.
-    hgb_from, _ = AUTO_SEARCH_ONLY["hgb"]
-    rf_from, rf_below = AUTO_SEARCH_ONLY["rf"]
+    _, hgb_from, _ = AUTO_UNSCORED["hgb"]
+    _, rf_from, rf_below = AUTO_UNSCORED["rf"]
     assert auto_candidates("hgb", hgb_from - 1) == list(AUTO_CANDIDATES)
     assert auto_candidates("hgb", hgb_from) == auto_candidates("hgb", 500) == ["search"]
     assert auto_candidates("rf", rf_from - 1) == list(AUTO_CANDIDATES)
     assert auto_candidates("rf", rf_from) == auto_candidates("rf", rf_below - 1) == ["search"]
     assert auto_candidates("rf", rf_below) == list(AUTO_CANDIDATES)
+    # logreg takes teacher alone from its budget on, and chooses below it.
+    _, logreg_from, _ = AUTO_UNSCORED["logreg"]
+    assert auto_candidates("logreg", logreg_from) == auto_candidates("logreg", 500) == [
+        "teacher"]
+    assert auto_candidates("logreg", logreg_from - 1) == moved_first("teacher")
     # One candidate is taken as it is, unscored.
     assert auto_choice(wine, hgb_from, 0, ("mlp2",), "hgb") == {
         "method": "search", "validation": {}, "error": {}}

@@ -49,7 +49,8 @@ restart. Adding a method is a function and a line in :data:`METHODS`.
   first for ``knn`` at more, and ``kmeans`` second after those first choices above one row
   per class; trees at :data:`AUTO_SPARSE_AT` row per class have
   ``sparse-means`` as a candidate too, first; ``hgb`` from 10 rows per class on and ``rf``
-  from 10 to under 50 take ``search`` without a choice, :data:`AUTO_SEARCH_ONLY`),
+  from 10 to under 50 take ``search`` without a choice, and ``logreg`` from 50 on
+  ``teacher``, :data:`AUTO_UNSCORED`),
   for one learner, or for all the default learners at once (then among the methods not tuned
   to one learner); then makes the chosen method's set from the whole train part. A train
   part of more than :data:`AUTO_ROWS` rows is sampled down to that (stratified) first.
@@ -409,15 +410,19 @@ AUTO_DRAWS = 5
 # centroids sit near the class means, where the labels say little (measured in
 # docs/auto-choice.md, version 10).
 AUTO_TEACHER_FROM = 10
-# Trees that take ``search`` without a choice, at rows per class in [from, below). hgb from
-# 10 on: at 10 and 50 rows on three suites (development and two of R's), the other candidates
-# that won hgb's validation part lost to ``search`` on the test part in 13 of 20 (table,
-# budget) cells and won 7, by 0.008 on average (docs/auto-choice.md, version 13); search's
-# set is chosen on a validation half already. rf at 10 (below 50): on five suites (74 tables)
-# ``search`` alone is at least the better coreset on 6 tables more than rf's choice and the
-# choice lost more than it won on the small tables; at 50 the choice paid (version 15). At 1
-# row per class the choice paid for both.
-AUTO_SEARCH_ONLY = {"hgb": (10, None), "rf": (10, 50)}
+# Learners that take one method without a choice, at rows per class in [from, below).
+# hgb takes ``search`` from 10 on: at 10 and 50 rows on three suites (development and two of
+# R's), the other candidates that won hgb's validation part lost to ``search`` on the test
+# part in 13 of 20 (table, budget) cells and won 7, by 0.008 on average (docs/auto-choice.md,
+# version 13); search's set is chosen on a validation half already. rf at 10 (below 50): on
+# five suites (74 tables) ``search`` alone is at least the better coreset on 6 tables more
+# than rf's choice and the choice lost more than it won on the small tables; at 50 the choice
+# paid (version 15). At 1 row per class the choice paid for both. logreg takes ``teacher``
+# (a set that trains it to the full-data model) from 50 on: over nine suites (132 tables)
+# ``teacher`` alone is at least the better coreset on as many tables as the choice and its mean
+# gain is as high or higher in 8 of 9; at 10 rows the choice paid on one suite (version 25).
+AUTO_UNSCORED = {"hgb": ("search", 10, None), "rf": ("search", 10, 50),
+                 "logreg": ("teacher", 50, None)}
 # Nets and knn at this many rows per class take ``kmeans`` first: one centroid per class (the
 # class mean) is hard to beat for a net or a nearest-centroid vote, and the other candidates'
 # gains on a validation part are mostly noise there. On four suites (59 tables) ``kmeans``
@@ -525,10 +530,10 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
     if learner is None:
         return [c for c in AUTO_CANDIDATES if not METHODS[c].per_learner]
     parsed = parse_learner(learner)
-    if parsed.name in AUTO_SEARCH_ONLY:
-        least, below = AUTO_SEARCH_ONLY[parsed.name]
+    if parsed.name in AUTO_UNSCORED:
+        method, least, below = AUTO_UNSCORED[parsed.name]
         if least <= rows_per_class and (below is None or rows_per_class < below):
-            return ["search"]
+            return [method]
     if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
         order = moved_first("teacher")
         return moved("kmeans", order, 1) if parsed.is_net else order
@@ -728,7 +733,7 @@ METHODS = {
         Method("auto", "distillation", _auto,
                "search, kip, teacher, kmeans, random-balanced or random for each learner "
                "(and sparse-means for trees at 1 row per class), chosen on a validation part "
-               "of the train part", per_learner=True, version=24),
+               "of the train part", per_learner=True, version=25),
     )
 }
 
