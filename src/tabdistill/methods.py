@@ -418,9 +418,9 @@ AUTO_TEACHER_FROM = 10
 # five suites (74 tables) ``search`` alone is at least the better coreset on 6 tables more
 # than rf's choice and the choice lost more than it won on the small tables; at 50 the choice
 # paid (version 15). At 1 row per class the choice paid for both. logreg takes ``teacher``
-# (a set that trains it to the full-data model) from 50 on: over nine suites (132 tables)
-# ``teacher`` alone is at least the better coreset on as many tables as the choice and its mean
-# gain is as high or higher in 8 of 9; at 10 rows the choice paid on one suite (version 25).
+# (a set that trains it to the full-data model) from 50 on: on nine suites (130 tables)
+# ``teacher`` alone is at least the better coreset on as many tables as the choice (108), its
+# mean gain as high or higher on 8 of them; at 10 rows the choice paid (version 25).
 AUTO_UNSCORED = {"hgb": ("search", 10, None), "rf": ("search", 10, 50),
                  "logreg": ("teacher", 50, None)}
 # Nets and knn at this many rows per class take ``kmeans`` first: one centroid per class (the
