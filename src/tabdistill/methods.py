@@ -430,14 +430,6 @@ AUTO_UNSCORED = {"hgb": ("search", 10, None), "rf": ("search", 10, 50),
 # gain over it 0.004 lower (version 14); on six (89 tables) knn's on 85 instead of 76, at a
 # mean gain 0.002 to 0.014 lower (version 17; docs/auto-choice.md).
 AUTO_KMEANS_AT = 1
-# Above that, nets (from AUTO_TEACHER_FROM rows per class) and knn take ``kmeans`` second,
-# after their first candidate: in a near-tie on the validation part the centroids of the whole
-# part are the safe choice, and ``search``, whose own set is chosen on a half of it, lost to
-# them on small tables. On the development suite and five R suites, mlp2's and knn's sets at
-# 10 and 50 rows per class were at least the better coreset in 305 (table, budget) cells of
-# 346 instead of 295; on three suites the rule was not found on, in 163 of 180 instead of
-# 161, no (suite, learner, budget) mean moving by more than 0.003 (docs/auto-choice.md,
-# version 24).
 # Trees at this many rows per class take ``sparse-means`` first. A tree on one row per class
 # makes one split per class, and every feature in which the rows differ splits them alike:
 # hgb takes the first such feature and rf a random one, whatever the feature is worth on the
@@ -534,6 +526,12 @@ def auto_candidates(learner, rows_per_class: int) -> list[str]:
         method, least, below = AUTO_UNSCORED[parsed.name]
         if least <= rows_per_class and (below is None or rows_per_class < below):
             return [method]
+    # Above one row per class nets and knn take ``kmeans`` second, after their first
+    # candidate: in a near-tie on the validation part the centroids of the whole part are the
+    # safe choice, and ``search``, whose set is chosen on a half of it, lost to them on small
+    # tables. Over nine suites mlp2's and knn's sets at 10 and 50 rows per class were at
+    # least the better coreset in 468 (table, budget) cells of 526 instead of 456, no suite's
+    # mean moving by more than 0.003 (docs/auto-choice.md, version 24).
     if (parsed.is_net or parsed.name == "logreg") and rows_per_class >= AUTO_TEACHER_FROM:
         order = moved_first("teacher")
         return moved("kmeans", order, 1) if parsed.is_net else order
